@@ -1,0 +1,30 @@
+use std::process::ExitCode;
+
+use crate::Ctx;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn exec(_args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let database = ctx
+        .locator
+        .database
+        .clone()
+        .or_else(|| ctx.locator.database_url.clone().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "app.db".to_string());
+    let report = strata::command::init(&ctx.locator, &database)?;
+    if ctx.out.json() {
+        ctx.out.emit_json(&report);
+    } else {
+        for path in &report.created {
+            ctx.out.status(format!("  Creating {path} ... done"));
+        }
+        for path in &report.kept {
+            ctx.out.status(format!("  Keeping existing {path}"));
+        }
+        ctx.out.status(
+            "Declare your tables in schema.sql, then run `strata migrate -m \"...\"` (or write a revision by hand with `strata revision -m \"...\"`).",
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

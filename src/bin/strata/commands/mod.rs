@@ -1,0 +1,71 @@
+//! One file per subcommand: its arguments and an `exec` that makes one
+//! library call and prints the result.
+
+mod branches;
+mod current;
+mod downgrade;
+mod heads;
+mod history;
+mod init;
+mod merge;
+mod revision;
+mod show;
+mod stamp;
+mod upgrade;
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use crate::Ctx;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a strata project here: strata.toml, schema.sql and migrations/
+    Init(init::Args),
+    /// Write an empty revision to fill in by hand (data migrations)
+    Revision(revision::Args),
+    /// Apply revisions up to TARGET (default: head)
+    Upgrade(upgrade::Args),
+    /// Revert revisions down to TARGET (default: -1)
+    Downgrade(downgrade::Args),
+    /// List every revision, newest first, with its state in the database
+    History(history::Args),
+    /// Show the database's current revision(s)
+    Current(current::Args),
+    /// Show the heads of the revision graph
+    Heads(heads::Args),
+    /// Show where the revision graph branches
+    Branches(branches::Args),
+    /// Show a revision's header and scripts (default: head)
+    Show(show::Args),
+    /// Record the database as being at REV without running any script
+    Stamp(stamp::Args),
+    /// Write a merge revision joining several heads
+    Merge(merge::Args),
+}
+
+pub fn exec(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Init(args) => init::exec(args, ctx),
+        Command::Revision(args) => revision::exec(args, ctx),
+        Command::Upgrade(args) => upgrade::exec(args, ctx),
+        Command::Downgrade(args) => downgrade::exec(args, ctx),
+        Command::History(args) => history::exec(args, ctx),
+        Command::Current(args) => current::exec(args, ctx),
+        Command::Heads(args) => heads::exec(args, ctx),
+        Command::Branches(args) => branches::exec(args, ctx),
+        Command::Show(args) => show::exec(args, ctx),
+        Command::Stamp(args) => stamp::exec(args, ctx),
+        Command::Merge(args) => merge::exec(args, ctx),
+    }
+}
+
+/// `a, b` or `base`.
+pub fn revs_or_base(revs: &[String]) -> String {
+    if revs.is_empty() {
+        "base".to_string()
+    } else {
+        revs.join(", ")
+    }
+}

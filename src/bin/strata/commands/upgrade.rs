@@ -1,0 +1,131 @@
+use std::process::ExitCode;
+use std::time::Duration;
+
+use strata::command::{RunOutcome, RunRequest};
+use strata::graph::Direction;
+use strata::runner::Options;
+
+use crate::Ctx;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// head, a revision id or unique prefix, or +N
+    #[arg(default_value = "head", allow_negative_numbers = true)]
+    target: String,
+    #[command(flatten)]
+    run: RunArgs,
+    /// Run every revision in one transaction: all or none
+    #[arg(long)]
+    single_transaction: bool,
+}
+
+/// Flags shared by upgrade and downgrade.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Print the SQL (bookkeeping included) instead of running it; no database needed.
+    /// TARGET may be a range FROM:TO
+    #[arg(long)]
+    pub sql: bool,
+    /// Run the revisions, then roll everything back
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Copy the database (SQLite online backup) before changing it
+    #[arg(long)]
+    pub backup: bool,
+    /// Seconds to wait for another process's lock
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub lock_timeout: u64,
+    /// Run even if an applied revision's file changed since
+    #[arg(long)]
+    pub ignore_checksums: bool,
+}
+
+pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    run(
+        ctx,
+        Direction::Upgrade,
+        args.target,
+        args.run,
+        args.single_transaction,
+    )
+}
+
+pub fn run(
+    ctx: &Ctx,
+    direction: Direction,
+    target: String,
+    args: RunArgs,
+    single_transaction: bool,
+) -> anyhow::Result<ExitCode> {
+    let project = ctx.project()?;
+    if args.sql {
+        let sql = strata::command::render_sql(&project, direction, &target, single_transaction)?;
+        ctx.out.data(sql);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let request = RunRequest {
+        target,
+        options: Options {
+            lock_timeout: Duration::from_secs(args.lock_timeout),
+            single_transaction,
+            dry_run: args.dry_run,
+            ignore_checksums: args.ignore_checksums,
+        },
+        backup: args.backup,
+    };
+    let out = &ctx.out;
+    let outcome = strata::command::migrate_database(&project, direction, &request, &mut |step| {
+        let rev = format!(
+            "{}, {}",
+            match direction {
+                Direction::Upgrade => format!(
+                    "{} -> {}",
+                    super::revs_or_base(&step.parents),
+                    step.revision
+                ),
+                Direction::Downgrade => format!(
+                    "{} -> {}",
+                    step.revision,
+                    super::revs_or_base(&step.parents)
+                ),
+            },
+            step.message
+        );
+        out.status(format!("Running {} {rev}", direction.as_str()));
+    })?;
+    print_outcome(ctx, &outcome);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_outcome(ctx: &Ctx, outcome: &RunOutcome) {
+    if ctx.out.json() {
+        ctx.out.emit_json(outcome);
+        return;
+    }
+    if let Some(backup) = &outcome.backup {
+        ctx.out.status(format!(
+            "Backup of {} written to {backup}",
+            outcome.database
+        ));
+    }
+    let at = super::revs_or_base(&outcome.current);
+    let n = outcome.report.steps.len();
+    let total: u64 = outcome.report.steps.iter().map(|s| s.duration_ms).sum();
+    if outcome.report.dry_run {
+        ctx.out.status(format!(
+            "Dry run: {n} revision(s) ran and were rolled back; {} is unchanged.",
+            outcome.database
+        ));
+    } else if n == 0 {
+        ctx.out.status(format!(
+            "Nothing to {}: {} is at {at}.",
+            outcome.direction.as_str(),
+            outcome.database
+        ));
+    } else {
+        ctx.out.status(format!(
+            "{} is now at {at} ({n} revision(s), {total} ms).",
+            outcome.database
+        ));
+    }
+}

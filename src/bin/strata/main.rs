@@ -1,0 +1,106 @@
+//! The `strata` binary: parses arguments, calls one library function per
+//! subcommand, prints what it returns, and turns errors into one `error:`
+//! line and an exit code (0 success, 1 failure, 2 usage or configuration).
+
+mod commands;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser};
+use strata::config::{Locator, Project};
+
+use output::{ColorChoice, Format, Printer};
+
+/// Schema migrations for SQLite: declare schema.sql, get versioned up/down
+/// revisions, apply them safely.
+#[derive(Debug, Parser)]
+#[command(
+    name = "strata",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: commands::Command,
+}
+
+/// Options every subcommand accepts, before or after its name.
+#[derive(Debug, Args)]
+struct Global {
+    /// Run as if strata was started in DIR
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Use this strata.toml instead of searching for one
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The database: a path, sqlite:///relative.db or sqlite:////absolute.db
+    /// (overrides DATABASE_URL and strata.toml)
+    #[arg(short = 'd', long, global = true, value_name = "URL")]
+    database: Option<String>,
+    /// Output format for data
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Print only errors and data
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// Print more detail
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// When to colour messages (NO_COLOR is honoured)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+/// What a subcommand needs from the global options.
+pub struct Ctx {
+    pub locator: Locator,
+    pub out: Printer,
+}
+
+impl Ctx {
+    /// The project, found as DESIGN §1 describes.
+    pub fn project(&self) -> anyhow::Result<Project> {
+        Ok(Project::discover(&self.locator).map_err(strata::Error::from)?)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Printer::new(
+        cli.global.format,
+        cli.global.quiet,
+        cli.global.verbose,
+        cli.global.color,
+    );
+    let ctx = Ctx {
+        locator: Locator {
+            dir: cli.global.dir,
+            config: cli.global.config,
+            database: cli.global.database,
+            database_url: std::env::var("DATABASE_URL").ok(),
+        },
+        out,
+    };
+    match commands::exec(cli.command, &ctx) {
+        Ok(code) => code,
+        Err(err) => report(&ctx.out, &err),
+    }
+}
+
+/// Prints `error: …` (plus a hint) once and picks the exit code.
+fn report(out: &Printer, err: &anyhow::Error) -> ExitCode {
+    let lib = err.chain().find_map(|e| e.downcast_ref::<strata::Error>());
+    let code = lib.map_or(1, strata::Error::exit_code);
+    let hint = lib.and_then(strata::Error::hint);
+    let message = format!("{err:#}");
+    if out.json() {
+        out.emit_json(&serde_json::json!({ "error": message, "hint": hint, "exit_code": code }));
+    }
+    out.error(&message, hint.as_deref());
+    ExitCode::from(code as u8)
+}

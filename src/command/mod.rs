@@ -1,0 +1,246 @@
+//! One function per verb. Each takes a resolved [`Project`] and plain
+//! options, does its work through the lower modules, and returns data for
+//! the binary to print — never printing itself.
+
+mod info;
+mod run;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::config::{display_path, Locator, Project, CONFIG_FILE};
+use crate::history::{self, Applied};
+use crate::script::{format_time, Migrations, NewRevision};
+use crate::{db, Error, Result};
+
+pub use info::*;
+pub use run::*;
+
+/// Loads the project's revisions.
+pub fn migrations(project: &Project) -> Result<Migrations> {
+    Ok(Migrations::load(
+        &project.migrations,
+        &display_path(&project.migrations),
+    )?)
+}
+
+/// What the database says, read without writing.
+#[derive(Debug, Clone, Serialize)]
+pub struct DbState {
+    /// The database path, when one is configured.
+    pub database: Option<String>,
+    /// Whether the file exists.
+    pub exists: bool,
+    pub applied: Vec<Applied>,
+}
+
+impl DbState {
+    pub fn applied_ids(&self) -> BTreeSet<String> {
+        history::applied_ids(&self.applied)
+    }
+}
+
+/// Reads the applied revisions read-only. With `required`, a missing
+/// database configuration is an error; otherwise it reads as "no database".
+pub fn db_state(project: &Project, required: bool) -> Result<DbState> {
+    let path = match project.database() {
+        Ok(path) => path,
+        Err(e) if required => return Err(e.into()),
+        Err(_) => {
+            return Ok(DbState {
+                database: None,
+                exists: false,
+                applied: Vec::new(),
+            })
+        }
+    };
+    let conn = db::open_read(path)?;
+    let applied = match &conn {
+        Some(conn) => history::read_applied(conn)?,
+        None => Vec::new(),
+    };
+    Ok(DbState {
+        database: Some(display_path(path)),
+        exists: conn.is_some(),
+        applied,
+    })
+}
+
+/// What `init` created.
+#[derive(Debug, Clone, Serialize)]
+pub struct InitReport {
+    pub created: Vec<String>,
+    pub kept: Vec<String>,
+}
+
+/// Writes `strata.toml`, `schema.sql` (if absent) and `migrations/` in the
+/// starting directory. Refuses an existing project or a non-empty
+/// migrations directory.
+pub fn init(locator: &Locator, database: &str) -> Result<InitReport> {
+    crate::config::parse_database_url(database)?;
+    let dir = crate::config::start_dir(locator)?;
+    let config = dir.join(CONFIG_FILE);
+    let migrations = dir.join("migrations");
+    let schema = dir.join("schema.sql");
+    if config.exists() {
+        return Err(Error::Usage(format!(
+            "{} already exists: this is a strata project already",
+            display_path(&config)
+        )));
+    }
+    if migrations.is_dir()
+        && fs::read_dir(&migrations)
+            .map_err(Error::io(&migrations))?
+            .next()
+            .is_some()
+    {
+        return Err(Error::Usage(format!(
+            "{} exists and is not empty",
+            display_path(&migrations)
+        )));
+    }
+    let mut report = InitReport {
+        created: Vec::new(),
+        kept: Vec::new(),
+    };
+    if !migrations.is_dir() {
+        fs::create_dir_all(&migrations).map_err(Error::io(&migrations))?;
+        report.created.push(display_path(&migrations));
+    }
+    if schema.exists() {
+        report.kept.push(display_path(&schema));
+    } else {
+        fs::write(
+            &schema,
+            "-- The schema this project wants: plain SQLite DDL.\n-- Edit it, then run `strata migrate -m \"what changed\"`.\n",
+        )
+        .map_err(Error::io(&schema))?;
+        report.created.push(display_path(&schema));
+    }
+    fs::write(&config, crate::config::render_config(database)).map_err(Error::io(&config))?;
+    report.created.push(display_path(&config));
+    Ok(report)
+}
+
+/// A revision `revision` or `merge` wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct Created {
+    pub revision: String,
+    pub parents: Vec<String>,
+    pub message: String,
+    pub up: String,
+    pub down: String,
+}
+
+fn write_revision(
+    migrations: &Migrations,
+    rev_id: Option<&str>,
+    parents: Vec<String>,
+    message: &str,
+    up_body: &str,
+    down_body: &str,
+) -> Result<Created> {
+    crate::script::validate_message(message)?;
+    let now = time::OffsetDateTime::now_utc();
+    let id = match rev_id {
+        Some(id) => {
+            crate::script::validate_id(id)?;
+            id.to_string()
+        }
+        None => migrations.new_id(now),
+    };
+    let new = NewRevision {
+        id: id.clone(),
+        parents: parents.clone(),
+        message: message.to_string(),
+        created: format_time(now),
+        up_body: up_body.to_string(),
+        down_body: down_body.to_string(),
+    };
+    let (up, down) = migrations.write_new(&new)?;
+    Ok(Created {
+        revision: id,
+        parents,
+        message: message.to_string(),
+        up: display_path(&up),
+        down: display_path(&down),
+    })
+}
+
+/// Writes an empty revision on top of the head (or of `head`, when the graph
+/// has several), to be written by hand.
+pub fn revision(
+    project: &Project,
+    message: &str,
+    rev_id: Option<&str>,
+    head: Option<&str>,
+) -> Result<Created> {
+    let migrations = migrations(project)?;
+    let parents = match head {
+        Some(text) => vec![migrations.graph.resolve(text)?.to_string()],
+        None if migrations.graph.is_empty() => Vec::new(),
+        None => vec![migrations.graph.single_head()?.to_string()],
+    };
+    write_revision(
+        &migrations,
+        rev_id,
+        parents,
+        message,
+        "-- Write the upgrade here: plain SQLite statements, run in one transaction.\n",
+        "-- Write the downgrade here: it must undo the upgrade exactly.\n",
+    )
+}
+
+/// Writes a merge revision joining `revs` (all heads when empty).
+pub fn merge(
+    project: &Project,
+    message: &str,
+    revs: &[String],
+    rev_id: Option<&str>,
+) -> Result<Created> {
+    let migrations = migrations(project)?;
+    let mut parents: Vec<String> = if revs.is_empty() {
+        migrations
+            .graph
+            .heads()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        revs.iter()
+            .map(|r| migrations.graph.resolve(r).map(str::to_string))
+            .collect::<std::result::Result<_, _>>()?
+    };
+    parents.dedup();
+    let unique: BTreeSet<&String> = parents.iter().collect();
+    if unique.len() < 2 {
+        return Err(Error::Failed(if revs.is_empty() {
+            "nothing to merge: the revision graph has a single head".into()
+        } else {
+            "a merge needs at least two different revisions".into()
+        }));
+    }
+    for a in &parents {
+        for b in &parents {
+            if a != b && migrations.graph.ancestors(b).contains(a) {
+                return Err(Error::Failed(format!(
+                    "cannot merge {a} with {b}: {a} is already an ancestor of {b}"
+                )));
+            }
+        }
+    }
+    write_revision(
+        &migrations,
+        rev_id,
+        parents,
+        message,
+        "-- Merge revision: usually empty; reconcile the branches here if needed.\n",
+        "-- Undo whatever the merge's upgrade does.\n",
+    )
+}
+
+/// The path of a backup made before a run, for the report.
+pub type BackupPath = Option<PathBuf>;

@@ -1,0 +1,173 @@
+//! The verbs that change the database: `upgrade`, `downgrade`, `stamp`, and
+//! their `--sql` renderings.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::config::{display_path, Project};
+use crate::graph::{Direction, GraphError, Target};
+use crate::runner::{self, Options, Report, Step};
+use crate::{db, history, Error, Result};
+
+/// What an upgrade or downgrade did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunOutcome {
+    pub database: String,
+    pub direction: Direction,
+    #[serde(flatten)]
+    pub report: Report,
+    /// Where the `--backup` copy went.
+    pub backup: Option<String>,
+    /// The database's revisions afterwards; empty means base.
+    pub current: Vec<String>,
+}
+
+/// How to run an upgrade or downgrade.
+#[derive(Debug, Clone, Default)]
+pub struct RunRequest {
+    pub target: String,
+    pub options: Options,
+    pub backup: bool,
+}
+
+fn parse_target(text: &str) -> Result<Target> {
+    Ok(text.parse::<Target>()?)
+}
+
+/// `strata upgrade` / `strata downgrade`.
+pub fn migrate_database(
+    project: &Project,
+    direction: Direction,
+    request: &RunRequest,
+    on_step: &mut dyn FnMut(&Step),
+) -> Result<RunOutcome> {
+    let migrations = super::migrations(project)?;
+    let target = parse_target(&request.target)?;
+    let path = project.database()?.to_path_buf();
+    // A downgrade of a database that does not exist has nothing to revert;
+    // work out the goal read-only so the file is never created for nothing.
+    let before = super::db_state(project, true)?;
+    let applied = before.applied_ids();
+    let goal = match direction {
+        Direction::Upgrade => migrations.graph.upgrade_goal(&target, &applied)?,
+        Direction::Downgrade => migrations.graph.downgrade_goal(&target, &applied)?,
+    };
+    let pending = migrations.graph.path(&goal, &applied);
+    if pending.is_empty() && !before.exists {
+        return Ok(RunOutcome {
+            database: display_path(&path),
+            direction,
+            report: Report {
+                steps: Vec::new(),
+                dry_run: request.options.dry_run,
+            },
+            backup: None,
+            current: Vec::new(),
+        });
+    }
+    let conn = db::open_write(&path, request.options.lock_timeout)?;
+    let backup =
+        if request.backup && before.exists && !pending.is_empty() && !request.options.dry_run {
+            Some(display_path(&db::backup(&conn, &path)?))
+        } else {
+            None
+        };
+    let report = runner::run(&conn, &migrations, &goal, &request.options, on_step)?;
+    let after = history::applied_ids(&history::read_applied(&conn)?);
+    let current = migrations
+        .graph
+        .current(&after)
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    Ok(RunOutcome {
+        database: display_path(&path),
+        direction,
+        report,
+        backup,
+        current,
+    })
+}
+
+/// `upgrade --sql` / `downgrade --sql`: the script a run would execute,
+/// starting from `FROM` in a `FROM:TO` range (default `base` for upgrades),
+/// with no database needed.
+pub fn render_sql(
+    project: &Project,
+    direction: Direction,
+    range: &str,
+    single_transaction: bool,
+) -> Result<String> {
+    let migrations = super::migrations(project)?;
+    let (from_text, to_text) = match range.split_once(':') {
+        Some((from, to)) => (Some(from), to),
+        None => (None, range),
+    };
+    let from_text = match (from_text, direction) {
+        (Some(from), _) => from,
+        (None, Direction::Upgrade) => "base",
+        (None, Direction::Downgrade) => {
+            return Err(Error::Usage(format!(
+                "downgrade --sql needs a starting revision, as FROM:TO (for example `head:{to_text}`), since it does not read the database"
+            )))
+        }
+    };
+    let from: BTreeSet<String> = match parse_target(from_text)? {
+        Target::Base => BTreeSet::new(),
+        Target::Head => migrations.graph.ancestors(migrations.graph.single_head()?),
+        Target::Revision(text) => migrations.graph.ancestors(migrations.graph.resolve(&text)?),
+        Target::Relative(_) => {
+            return Err(Error::Usage(format!(
+                "the start of a --sql range must be a revision, `base` or `head`, not '{from_text}'"
+            )))
+        }
+    };
+    let target = parse_target(to_text)?;
+    let goal = match direction {
+        Direction::Upgrade => migrations.graph.upgrade_goal(&target, &from)?,
+        Direction::Downgrade => migrations.graph.downgrade_goal(&target, &from)?,
+    };
+    let heading = format!("strata {} {from_text}:{to_text}", direction.as_str());
+    runner::render_sql(&migrations, &goal, &from, single_transaction, &heading)
+}
+
+/// What `stamp` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct StampReport {
+    pub database: String,
+    pub target: String,
+    pub current: Vec<String>,
+}
+
+/// `strata stamp REV`: records the database as being at `REV` without
+/// running any script.
+pub fn stamp(project: &Project, target_text: &str, options: &Options) -> Result<StampReport> {
+    let migrations = super::migrations(project)?;
+    let keep: BTreeSet<String> = match parse_target(target_text)? {
+        Target::Base => BTreeSet::new(),
+        Target::Head => migrations.graph.ancestors(migrations.graph.single_head()?),
+        Target::Revision(text) => migrations.graph.ancestors(migrations.graph.resolve(&text)?),
+        Target::Relative(_) => {
+            return Err(GraphError::InvalidTarget(target_text.to_string()).into())
+        }
+    };
+    let path = project.database()?;
+    let conn = db::open_write(path, options.lock_timeout)?;
+    let label = if keep.is_empty() {
+        "base".to_string()
+    } else {
+        migrations.graph.current(&keep).join(",")
+    };
+    runner::stamp(&conn, &migrations, &label, &keep, options)?;
+    Ok(StampReport {
+        database: display_path(path),
+        target: label,
+        current: migrations
+            .graph
+            .current(&keep)
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    })
+}

@@ -1,0 +1,357 @@
+//! Finding the project and its database: `strata.toml` found upward from the
+//! working directory (like cargo) or named by `-C DIR` / `--config FILE`,
+//! and the database taken, first wins, from `--database`, `DATABASE_URL`,
+//! then `strata.toml`. Relative paths are relative to the directory holding
+//! `strata.toml`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The config file's name.
+pub const CONFIG_FILE: &str = "strata.toml";
+
+/// What can be wrong with the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no {CONFIG_FILE} found in {} or any parent directory", .0.display())]
+    NotFound(PathBuf),
+    #[error("config file {} does not exist", .0.display())]
+    ConfigMissing(PathBuf),
+    #[error("directory {} does not exist", .0.display())]
+    DirMissing(PathBuf),
+    #[error("reading {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", .path.display())]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid database URL '{url}': {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("no database configured")]
+    NoDatabase,
+}
+
+impl ConfigError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ConfigError::NotFound(_) => Some(
+                "run `strata init` to start a project here, or point at one with -C DIR or --config FILE".into(),
+            ),
+            ConfigError::NoDatabase => Some(format!(
+                "set `database = \"app.db\"` in {CONFIG_FILE}, export DATABASE_URL, or pass --database"
+            )),
+            ConfigError::BadUrl { .. } => Some(
+                "use a file path, sqlite:///relative/path.db or sqlite:////absolute/path.db".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// What the command line and environment say about where to look.
+#[derive(Debug, Default, Clone)]
+pub struct Locator {
+    /// The directory to act as if started in (`-C DIR`); relative paths below
+    /// are taken from here.
+    pub dir: Option<PathBuf>,
+    /// An explicit config file (`--config FILE`).
+    pub config: Option<PathBuf>,
+    /// `--database URL`.
+    pub database: Option<String>,
+    /// The `DATABASE_URL` environment variable.
+    pub database_url: Option<String>,
+}
+
+/// The contents of `strata.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub database: Option<String>,
+    #[serde(default = "default_schema")]
+    pub schema: String,
+    #[serde(default = "default_migrations")]
+    pub migrations: String,
+}
+
+fn default_schema() -> String {
+    "schema.sql".into()
+}
+
+fn default_migrations() -> String {
+    "migrations".into()
+}
+
+/// Where a database location came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Flag,
+    Env,
+    Config,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Source::Flag => "--database",
+            Source::Env => "DATABASE_URL",
+            Source::Config => CONFIG_FILE,
+        })
+    }
+}
+
+/// A resolved project: its files and its database.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The directory holding `strata.toml`.
+    pub root: PathBuf,
+    pub config_path: PathBuf,
+    pub schema: PathBuf,
+    pub migrations: PathBuf,
+    /// The database path, if one is configured anywhere.
+    pub database: Option<PathBuf>,
+    pub database_source: Option<Source>,
+}
+
+impl Project {
+    /// Finds and reads the project's configuration.
+    pub fn discover(locator: &Locator) -> Result<Project, ConfigError> {
+        let start = start_dir(locator)?;
+        let config_path = match &locator.config {
+            Some(file) => {
+                let file = start.join(file);
+                if !file.is_file() {
+                    return Err(ConfigError::ConfigMissing(file));
+                }
+                file
+            }
+            None => find_upward(&start).ok_or_else(|| ConfigError::NotFound(start.clone()))?,
+        };
+        let text = std::fs::read_to_string(&config_path).map_err(|source| ConfigError::Read {
+            path: config_path.clone(),
+            source,
+        })?;
+        let file: ConfigFile = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: config_path.clone(),
+            message: e.message().to_string(),
+        })?;
+        let root = config_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let (database, database_source) = match resolve_database(locator, file.database.as_deref())?
+        {
+            Some((path, source)) => (Some(root.join(path)), Some(source)),
+            None => (None, None),
+        };
+        Ok(Project {
+            schema: root.join(&file.schema),
+            migrations: root.join(&file.migrations),
+            database,
+            database_source,
+            config_path,
+            root,
+        })
+    }
+
+    /// The database path, or an error saying none is configured.
+    pub fn database(&self) -> Result<&Path, ConfigError> {
+        self.database.as_deref().ok_or(ConfigError::NoDatabase)
+    }
+
+    /// `path` as the user would like to read it: relative to the working
+    /// directory when it is below it.
+    pub fn display(&self, path: &Path) -> String {
+        display_path(path)
+    }
+}
+
+/// `path` relative to the working directory when it lies below it.
+pub fn display_path(path: &Path) -> String {
+    if let Ok(cwd) = std::env::current_dir() {
+        if let Ok(rel) = path.strip_prefix(&cwd) {
+            if !rel.as_os_str().is_empty() {
+                return rel.display().to_string();
+            }
+        }
+    }
+    path.display().to_string()
+}
+
+/// The directory strata acts from: the working directory, moved by `-C`.
+pub fn start_dir(locator: &Locator) -> Result<PathBuf, ConfigError> {
+    let cwd = std::env::current_dir().map_err(|source| ConfigError::Read {
+        path: PathBuf::from("."),
+        source,
+    })?;
+    match &locator.dir {
+        Some(dir) => {
+            let dir = cwd.join(dir);
+            if !dir.is_dir() {
+                return Err(ConfigError::DirMissing(dir));
+            }
+            Ok(dir)
+        }
+        None => Ok(cwd),
+    }
+}
+
+fn find_upward(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .map(|dir| dir.join(CONFIG_FILE))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Picks the database location, first wins: flag, environment, config file.
+fn resolve_database(
+    locator: &Locator,
+    configured: Option<&str>,
+) -> Result<Option<(PathBuf, Source)>, ConfigError> {
+    let candidates = [
+        (locator.database.as_deref(), Source::Flag),
+        (
+            locator.database_url.as_deref().filter(|s| !s.is_empty()),
+            Source::Env,
+        ),
+        (configured, Source::Config),
+    ];
+    for (value, source) in candidates {
+        if let Some(value) = value {
+            return Ok(Some((parse_database_url(value)?, source)));
+        }
+    }
+    Ok(None)
+}
+
+/// Accepts `sqlite:///relative.db`, `sqlite:////absolute.db` and plain paths,
+/// the forms Flask-SQLAlchemy projects put in `DATABASE_URL`.
+pub fn parse_database_url(url: &str) -> Result<PathBuf, ConfigError> {
+    let bad = |reason: &str| ConfigError::BadUrl {
+        url: url.to_string(),
+        reason: reason.to_string(),
+    };
+    if url.trim().is_empty() {
+        return Err(bad("it is empty"));
+    }
+    if url.contains('\0') {
+        return Err(bad("it contains a NUL byte"));
+    }
+    let path = if let Some(rest) = url.strip_prefix("sqlite://") {
+        // sqlite:// + "/" + path: "/rel.db" is relative, "//abs.db" absolute.
+        let Some(path) = rest.strip_prefix('/') else {
+            return Err(bad("a host is not allowed; SQLite databases are files"));
+        };
+        // SQLAlchemy allows driver options after '?'; they mean nothing here.
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() || path == ":memory:" {
+            return Err(bad(
+                "strata needs a database file, not an in-memory database",
+            ));
+        }
+        path
+    } else if let Some((scheme, _)) = url.split_once("://") {
+        return Err(bad(&format!(
+            "strata works with SQLite files, not '{scheme}' databases"
+        )));
+    } else if url.starts_with("sqlite:") {
+        return Err(bad("expected sqlite:///path"));
+    } else if url == ":memory:" {
+        return Err(bad(
+            "strata needs a database file, not an in-memory database",
+        ));
+    } else {
+        url
+    };
+    Ok(PathBuf::from(path))
+}
+
+/// The text `strata init` writes into `strata.toml`.
+pub fn render_config(database: &str) -> String {
+    let database = toml::Value::String(database.to_string());
+    format!(
+        "# strata project configuration (see docs/commands.md).\n\
+         # The database path is relative to this file; DATABASE_URL and --database override it.\n\
+         database   = {database}\n\
+         schema     = \"schema.sql\"\n\
+         migrations = \"migrations\"\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(
+            parse_database_url("sqlite:///app.db").unwrap(),
+            PathBuf::from("app.db")
+        );
+        assert_eq!(
+            parse_database_url("sqlite:///data/app.db").unwrap(),
+            PathBuf::from("data/app.db")
+        );
+        assert_eq!(
+            parse_database_url("sqlite:////srv/app.db").unwrap(),
+            PathBuf::from("/srv/app.db")
+        );
+        assert_eq!(
+            parse_database_url("app.db").unwrap(),
+            PathBuf::from("app.db")
+        );
+        assert_eq!(
+            parse_database_url("sqlite:///app.db?timeout=5").unwrap(),
+            PathBuf::from("app.db")
+        );
+        for bad in [
+            "",
+            "postgresql://u@h/db",
+            "sqlite://host/x.db",
+            "sqlite:///:memory:",
+            ":memory:",
+            "sqlite:x",
+        ] {
+            assert!(
+                parse_database_url(bad).is_err(),
+                "{bad:?} should be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn first_source_wins() {
+        let mut locator = Locator {
+            database_url: Some("sqlite:///env.db".into()),
+            ..Locator::default()
+        };
+        let (path, source) = resolve_database(&locator, Some("conf.db"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((path, source), (PathBuf::from("env.db"), Source::Env));
+        locator.database = Some("flag.db".into());
+        let (path, source) = resolve_database(&locator, Some("conf.db"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((path, source), (PathBuf::from("flag.db"), Source::Flag));
+        let (path, source) = resolve_database(&Locator::default(), Some("conf.db"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((path, source), (PathBuf::from("conf.db"), Source::Config));
+        assert!(resolve_database(&Locator::default(), None)
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn config_round_trips() {
+        let file: ConfigFile = toml::from_str(&render_config("my \"app\".db")).unwrap();
+        assert_eq!(file.database.as_deref(), Some("my \"app\".db"));
+        assert_eq!(file.schema, "schema.sql");
+        assert!(toml::from_str::<ConfigFile>("databse = \"x\"").is_err());
+    }
+}

@@ -1,0 +1,115 @@
+//! Opening the database: read-only for commands that only look, so they can
+//! never write; read-write with a lock timeout for those that change it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::{Error, Result};
+
+/// How long a read-only command waits for a writer's lock before giving up.
+pub const READ_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens an existing database read-only, or returns `None` when the file does
+/// not exist. Never creates or writes the file.
+pub fn open_read(path: &Path) -> Result<Option<Connection>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(Error::sqlite(format!(
+        "opening {} read-only",
+        path.display()
+    )))?;
+    conn.busy_timeout(READ_LOCK_TIMEOUT)
+        .map_err(Error::sqlite("setting the busy timeout"))?;
+    check_is_database(&conn, path)?;
+    Ok(Some(conn))
+}
+
+/// Opens the database for writing, creating the file if needed.
+pub fn open_write(path: &Path, lock_timeout: Duration) -> Result<Connection> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(Error::Failed(format!(
+                "cannot create database {}: directory {} does not exist",
+                path.display(),
+                dir.display()
+            )));
+        }
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(Error::sqlite(format!("opening {}", path.display())))?;
+    conn.busy_timeout(lock_timeout)
+        .map_err(Error::sqlite("setting the lock timeout"))?;
+    check_is_database(&conn, path)?;
+    Ok(conn)
+}
+
+/// Reading the schema fails with "file is not a database" for anything that
+/// is not SQLite; better to say so before any work starts.
+fn check_is_database(conn: &Connection, path: &Path) -> Result<()> {
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|_| ())
+    .map_err(Error::sqlite(format!("reading {}", path.display())))
+}
+
+/// Whether an error is SQLite saying the database is locked or busy.
+pub fn is_busy(err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Quotes `text` as an SQL string literal.
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Copies the database with SQLite's online backup API — a consistent
+/// snapshot even while others write — to `<name>.<YYYYMMDDHHMMSS>.bak` beside
+/// it, with the database file's permissions. The copy is written under a
+/// temporary name and renamed, so a killed backup never looks complete.
+pub fn backup(conn: &Connection, path: &Path) -> Result<std::path::PathBuf> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "database".into());
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let stamp = crate::script::format_id(time::OffsetDateTime::now_utc());
+    let mut dest = dir.join(format!("{name}.{stamp}.bak"));
+    let mut n = 1;
+    while dest.exists() {
+        dest = dir.join(format!("{name}.{stamp}-{n}.bak"));
+        n += 1;
+    }
+    let partial = dest.with_extension("bak.partial");
+    let _ = std::fs::remove_file(&partial);
+    conn.backup(
+        rusqlite::MAIN_DB,
+        &partial,
+        None::<fn(rusqlite::backup::Progress)>,
+    )
+    .map_err(Error::sqlite(format!(
+        "backing up to {}",
+        partial.display()
+    )))?;
+    let copy_mode = || -> std::io::Result<()> {
+        let perms = std::fs::metadata(path)?.permissions();
+        std::fs::set_permissions(&partial, perms)?;
+        std::fs::File::open(&partial)?.sync_all()?;
+        std::fs::rename(&partial, &dest)
+    };
+    if let Err(e) = copy_mode() {
+        let _ = std::fs::remove_file(&partial);
+        return Err(Error::io(&dest)(e));
+    }
+    Ok(dest)
+}

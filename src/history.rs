@@ -1,0 +1,301 @@
+//! strata's bookkeeping inside the database:
+//!
+//! - `strata_history`: one row per applied revision, removed when it is
+//!   reverted;
+//! - `strata_log`: an append-only audit of every upgrade, downgrade and stamp;
+//! - `strata_meta`: the bookkeeping format's version, so a later strata can
+//!   upgrade these tables when it meets an older database.
+//!
+//! They are created on the first write, inside that write's transaction.
+//! Every statement is rendered as SQL text, so `--sql` output and a real run
+//! execute exactly the same bookkeeping.
+
+use std::collections::BTreeSet;
+
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::db::quote_literal;
+use crate::{Error, Result};
+
+/// The bookkeeping format this strata writes.
+pub const BOOKKEEPING_VERSION: i64 = 1;
+
+/// The DDL that creates the bookkeeping tables if they are missing.
+pub fn ddl() -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS strata_meta (\n    key   TEXT PRIMARY KEY,\n    value TEXT NOT NULL\n);\n\
+         INSERT OR IGNORE INTO strata_meta (key, value) VALUES ('bookkeeping_version', '{BOOKKEEPING_VERSION}');\n\
+         CREATE TABLE IF NOT EXISTS strata_history (\n    revision    TEXT PRIMARY KEY,\n    parents     TEXT NOT NULL,\n    message     TEXT NOT NULL,\n    up_sha256   TEXT NOT NULL,\n    down_sha256 TEXT NOT NULL,\n    applied_at  TEXT NOT NULL,\n    duration_ms INTEGER NOT NULL\n);\n\
+         CREATE TABLE IF NOT EXISTS strata_log (\n    id             INTEGER PRIMARY KEY,\n    at             TEXT NOT NULL,\n    revision       TEXT NOT NULL,\n    direction      TEXT NOT NULL CHECK (direction IN ('upgrade', 'downgrade', 'stamp')),\n    duration_ms    INTEGER NOT NULL,\n    strata_version TEXT NOT NULL\n);\n"
+    )
+}
+
+/// The SQL expression for "now" in RFC 3339 UTC, used by `--sql` output.
+pub const NOW_SQL: &str = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')";
+
+/// A row of `strata_history`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    pub revision: String,
+    pub parents: Vec<String>,
+    pub message: String,
+    pub up_sha256: String,
+    pub down_sha256: String,
+    pub applied_at: String,
+    pub duration_ms: i64,
+}
+
+/// What a revision's bookkeeping rows record.
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    pub revision: &'a str,
+    pub parents: &'a [String],
+    pub message: &'a str,
+    pub up_sha256: &'a str,
+    pub down_sha256: &'a str,
+}
+
+/// Time and duration, either known (a real run) or left to SQLite (`--sql`).
+#[derive(Debug, Clone, Copy)]
+pub struct When<'a> {
+    /// RFC 3339 UTC; `None` renders SQLite's own clock.
+    pub at: Option<&'a str>,
+    pub duration_ms: i64,
+}
+
+fn at_sql(when: When<'_>) -> String {
+    when.at.map_or_else(|| NOW_SQL.to_string(), quote_literal)
+}
+
+fn log_sql(revision: &str, direction: &str, when: When<'_>) -> String {
+    format!(
+        "INSERT INTO strata_log (at, revision, direction, duration_ms, strata_version) VALUES ({}, {}, '{direction}', {}, {});\n",
+        at_sql(when),
+        quote_literal(revision),
+        when.duration_ms,
+        quote_literal(crate::VERSION)
+    )
+}
+
+/// Records an applied revision.
+pub fn upgrade_sql(entry: &Entry<'_>, when: When<'_>) -> String {
+    format!(
+        "INSERT INTO strata_history (revision, parents, message, up_sha256, down_sha256, applied_at, duration_ms) VALUES ({}, {}, {}, {}, {}, {}, {});\n{}",
+        quote_literal(entry.revision),
+        quote_literal(&entry.parents.join(",")),
+        quote_literal(entry.message),
+        quote_literal(entry.up_sha256),
+        quote_literal(entry.down_sha256),
+        at_sql(when),
+        when.duration_ms,
+        log_sql(entry.revision, "upgrade", when)
+    )
+}
+
+/// Records a reverted revision.
+pub fn downgrade_sql(revision: &str, when: When<'_>) -> String {
+    format!(
+        "DELETE FROM strata_history WHERE revision = {};\n{}",
+        quote_literal(revision),
+        log_sql(revision, "downgrade", when)
+    )
+}
+
+/// Replaces the applied set with `entries` without running scripts.
+pub fn stamp_sql(entries: &[Entry<'_>], target: &str, when: When<'_>) -> String {
+    let mut sql = String::from("DELETE FROM strata_history;\n");
+    for entry in entries {
+        sql.push_str(&format!(
+            "INSERT INTO strata_history (revision, parents, message, up_sha256, down_sha256, applied_at, duration_ms) VALUES ({}, {}, {}, {}, {}, {}, 0);\n",
+            quote_literal(entry.revision),
+            quote_literal(&entry.parents.join(",")),
+            quote_literal(entry.message),
+            quote_literal(entry.up_sha256),
+            quote_literal(entry.down_sha256),
+            at_sql(when),
+        ));
+    }
+    sql.push_str(&log_sql(target, "stamp", when));
+    sql
+}
+
+fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
+    conn.query_row(
+        "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+        [name],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|r| r.is_some())
+    .map_err(Error::sqlite("reading the schema"))
+}
+
+/// The bookkeeping version recorded in the database, if any.
+pub fn version(conn: &Connection) -> Result<Option<i64>> {
+    if !table_exists(conn, "strata_meta")? {
+        return Ok(None);
+    }
+    let value: Option<String> = conn
+        .query_row(
+            "SELECT value FROM strata_meta WHERE key = 'bookkeeping_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(Error::sqlite("reading strata_meta"))?;
+    Ok(value.and_then(|v| v.parse().ok()))
+}
+
+/// Refuses a database whose bookkeeping a newer strata wrote.
+pub fn check_version(conn: &Connection) -> Result<()> {
+    match version(conn)? {
+        Some(v) if v > BOOKKEEPING_VERSION => Err(Error::Failed(format!(
+            "the database's bookkeeping is version {v}, written by a newer strata; this strata {} understands version {BOOKKEEPING_VERSION} — upgrade strata",
+            crate::VERSION
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Creates or upgrades the bookkeeping tables. Call inside the write
+/// transaction, so they appear only together with a change.
+pub fn ensure(conn: &Connection) -> Result<()> {
+    check_version(conn)?;
+    conn.execute_batch(&ddl())
+        .map_err(Error::sqlite("creating strata's bookkeeping tables"))
+}
+
+/// Every applied revision, or none when the bookkeeping does not exist yet.
+pub fn read_applied(conn: &Connection) -> Result<Vec<Applied>> {
+    if !table_exists(conn, "strata_history")? {
+        return Ok(Vec::new());
+    }
+    check_version(conn)?;
+    let mut stmt = conn
+        .prepare(
+            "SELECT revision, parents, message, up_sha256, down_sha256, applied_at, duration_ms \
+             FROM strata_history ORDER BY applied_at, revision",
+        )
+        .map_err(Error::sqlite("reading strata_history"))?;
+    let rows = stmt
+        .query_map([], |r| {
+            let parents: String = r.get(1)?;
+            Ok(Applied {
+                revision: r.get(0)?,
+                parents: parents
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                message: r.get(2)?,
+                up_sha256: r.get(3)?,
+                down_sha256: r.get(4)?,
+                applied_at: r.get(5)?,
+                duration_ms: r.get(6)?,
+            })
+        })
+        .map_err(Error::sqlite("reading strata_history"))?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(Error::sqlite("reading strata_history"))
+}
+
+/// The set of applied revision ids.
+pub fn applied_ids(rows: &[Applied]) -> BTreeSet<String> {
+    rows.iter().map(|a| a.revision.clone()).collect()
+}
+
+/// A row of `strata_log`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogEntry {
+    pub at: String,
+    pub revision: String,
+    pub direction: String,
+    pub duration_ms: i64,
+    pub strata_version: String,
+}
+
+/// The audit log, oldest first.
+pub fn read_log(conn: &Connection) -> Result<Vec<LogEntry>> {
+    if !table_exists(conn, "strata_log")? {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn
+        .prepare("SELECT at, revision, direction, duration_ms, strata_version FROM strata_log ORDER BY id")
+        .map_err(Error::sqlite("reading strata_log"))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(LogEntry {
+                at: r.get(0)?,
+                revision: r.get(1)?,
+                direction: r.get(2)?,
+                duration_ms: r.get(3)?,
+                strata_version: r.get(4)?,
+            })
+        })
+        .map_err(Error::sqlite("reading strata_log"))?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(Error::sqlite("reading strata_log"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bookkeeping_round_trip() {
+        let conn = Connection::open_in_memory().unwrap();
+        assert!(read_applied(&conn).unwrap().is_empty());
+        ensure(&conn).unwrap();
+        ensure(&conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), Some(BOOKKEEPING_VERSION));
+        let parents = vec!["a".to_string()];
+        let entry = Entry {
+            revision: "b",
+            parents: &parents,
+            message: "it's here",
+            up_sha256: "u",
+            down_sha256: "d",
+        };
+        conn.execute_batch(&upgrade_sql(
+            &entry,
+            When {
+                at: None,
+                duration_ms: 3,
+            },
+        ))
+        .unwrap();
+        let rows = read_applied(&conn).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].message, "it's here");
+        assert_eq!(rows[0].parents, parents);
+        assert!(rows[0].applied_at.ends_with('Z'));
+        conn.execute_batch(&downgrade_sql(
+            "b",
+            When {
+                at: Some("2026-11-26T00:00:00Z"),
+                duration_ms: 1,
+            },
+        ))
+        .unwrap();
+        assert!(read_applied(&conn).unwrap().is_empty());
+        let log = read_log(&conn).unwrap();
+        assert_eq!(
+            log.iter().map(|l| l.direction.as_str()).collect::<Vec<_>>(),
+            ["upgrade", "downgrade"]
+        );
+    }
+
+    #[test]
+    fn newer_bookkeeping_is_refused() {
+        let conn = Connection::open_in_memory().unwrap();
+        ensure(&conn).unwrap();
+        conn.execute(
+            "UPDATE strata_meta SET value = '99' WHERE key = 'bookkeeping_version'",
+            [],
+        )
+        .unwrap();
+        let err = read_applied(&conn).unwrap_err().to_string();
+        assert!(err.contains("newer strata"), "{err}");
+    }
+}

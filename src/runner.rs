@@ -1,0 +1,648 @@
+//! Applies and reverts revisions, one `BEGIN IMMEDIATE` transaction per
+//! revision holding the script and its bookkeeping rows (or one for the whole
+//! run with `--single-transaction`).
+//!
+//! The applied set is re-read inside every transaction and the next step is
+//! chosen from it, so concurrent `strata upgrade` processes each apply a
+//! revision exactly once: the second one to get the lock sees the first one's
+//! row and moves on. A killed process leaves the database at a revision
+//! boundary, because SQLite's journal undoes the open transaction.
+//!
+//! The same statements, rendered as text, make the `--sql` script.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::graph::{Direction, Goal, GraphError};
+use crate::history::{self, Applied, Entry, When};
+use crate::script::split::{line_of, split};
+use crate::script::{format_time, Migrations, Revision, ScriptFile};
+use crate::{Error, Result};
+
+/// What can stop a run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the database is locked by another process; gave up after waiting {seconds} s")]
+    Locked { seconds: u64 },
+    #[error("{file}:{line}: {message}")]
+    Statement {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{file}:{line}: transaction control (`{keyword}`) is not allowed: strata runs each revision in its own transaction")]
+    TransactionControl {
+        file: String,
+        line: usize,
+        keyword: String,
+    },
+    #[error("revision {revision} would leave {count} foreign key violation(s): {}", .sample.join("; "))]
+    ForeignKey {
+        revision: String,
+        count: usize,
+        sample: Vec<String>,
+    },
+    #[error("{file} was modified after revision {revision} was applied (sha256 {found}, applied as {recorded})")]
+    Checksum {
+        revision: String,
+        file: String,
+        recorded: String,
+        found: String,
+    },
+    #[error("revision {revision} runs outside a transaction (`-- strata:transaction off`), which {mode} cannot do")]
+    NonTransactional {
+        revision: String,
+        mode: &'static str,
+    },
+    #[error("interrupted; the revision in progress was rolled back")]
+    Interrupted,
+}
+
+impl RunError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            RunError::Locked { .. } => Some(
+                "another process holds a write transaction; wait for it or raise --lock-timeout SECS".into(),
+            ),
+            RunError::Checksum { .. } => Some(
+                "restore the file from version control, or pass --ignore-checksums if the edit is intended".into(),
+            ),
+            RunError::TransactionControl { .. } => Some(
+                "remove BEGIN/COMMIT from the script, or put `-- strata:transaction off` in its header".into(),
+            ),
+            RunError::NonTransactional { .. } => Some("run it without --single-transaction / --dry-run".into()),
+            RunError::ForeignKey { .. } => Some(
+                "fix the rows (or the script) so every foreign key points at an existing row; nothing was changed".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How long to wait for another writer's lock.
+    pub lock_timeout: Duration,
+    /// One transaction for the whole run: all revisions or none.
+    pub single_transaction: bool,
+    /// Run everything, then roll back.
+    pub dry_run: bool,
+    /// Run even when an applied revision's file has changed.
+    pub ignore_checksums: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            lock_timeout: Duration::from_secs(60),
+            single_transaction: false,
+            dry_run: false,
+            ignore_checksums: false,
+        }
+    }
+}
+
+/// One revision applied or reverted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub direction: Direction,
+    pub revision: String,
+    /// The revisions the database is at before an upgrade step, or after a
+    /// downgrade step (the revision's parents).
+    pub parents: Vec<String>,
+    pub message: String,
+    pub duration_ms: u64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub steps: Vec<Step>,
+    pub dry_run: bool,
+}
+
+/// Compares applied revisions' recorded checksums with their files.
+pub fn verify_checksums(
+    migrations: &Migrations,
+    applied: &[Applied],
+) -> std::result::Result<(), Error> {
+    for row in applied {
+        let Some(rev) = migrations.get(&row.revision) else {
+            return Err(GraphError::MissingApplied(row.revision.clone()).into());
+        };
+        for (file, recorded) in [(&rev.up, &row.up_sha256), (&rev.down, &row.down_sha256)] {
+            if &file.sha256 != recorded {
+                return Err(RunError::Checksum {
+                    revision: rev.id.clone(),
+                    file: file.display.clone(),
+                    recorded: short(recorded),
+                    found: short(&file.sha256),
+                }
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn short(sha: &str) -> String {
+    sha.chars().take(12).collect()
+}
+
+fn entry(rev: &Revision) -> Entry<'_> {
+    Entry {
+        revision: &rev.id,
+        parents: &rev.parents,
+        message: &rev.message,
+        up_sha256: &rev.up.sha256,
+        down_sha256: &rev.down.sha256,
+    }
+}
+
+fn script_of(rev: &Revision, direction: Direction) -> &ScriptFile {
+    match direction {
+        Direction::Upgrade => &rev.up,
+        Direction::Downgrade => &rev.down,
+    }
+}
+
+fn sqlite_message(err: &rusqlite::Error) -> String {
+    match err {
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn locked_or(err: rusqlite::Error, opts: &Options, context: &str) -> Error {
+    if crate::db::is_busy(&err) {
+        RunError::Locked {
+            seconds: opts.lock_timeout.as_secs(),
+        }
+        .into()
+    } else if err.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) {
+        RunError::Interrupted.into()
+    } else {
+        Error::Sqlite {
+            context: context.to_string(),
+            source: err,
+        }
+    }
+}
+
+/// Runs a script statement by statement, reporting a failure as `FILE:LINE`.
+fn execute_script(conn: &Connection, file: &ScriptFile, transactional: bool) -> Result<()> {
+    let text = file.read()?;
+    for stmt in split(&text) {
+        if transactional && stmt.is_transaction_control() {
+            return Err(RunError::TransactionControl {
+                file: file.display.clone(),
+                line: stmt.line,
+                keyword: stmt.keyword(),
+            }
+            .into());
+        }
+        let run = || -> rusqlite::Result<()> {
+            let mut prepared = conn.prepare(stmt.text)?;
+            let mut rows = prepared.raw_query();
+            while rows.next()?.is_some() {}
+            Ok(())
+        };
+        if let Err(err) = run() {
+            if err.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) {
+                return Err(RunError::Interrupted.into());
+            }
+            let line = match &err {
+                rusqlite::Error::SqlInputError { offset, .. } if *offset >= 0 => {
+                    line_of(&text, stmt.offset + *offset as usize)
+                }
+                _ => stmt.line,
+            };
+            return Err(RunError::Statement {
+                file: file.display.clone(),
+                line,
+                message: sqlite_message(&err),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// `PRAGMA foreign_key_check` over the whole database; an error naming the
+/// offending tables and rows if any.
+fn check_foreign_keys(conn: &Connection, revision: &str) -> Result<()> {
+    let mut stmt = conn
+        .prepare("PRAGMA foreign_key_check")
+        .map_err(Error::sqlite("checking foreign keys"))?;
+    let mut rows = stmt
+        .query([])
+        .map_err(Error::sqlite("checking foreign keys"))?;
+    let mut count = 0;
+    let mut sample = Vec::new();
+    while let Some(row) = rows
+        .next()
+        .map_err(Error::sqlite("checking foreign keys"))?
+    {
+        count += 1;
+        if sample.len() < 5 {
+            let table: String = row.get(0).unwrap_or_default();
+            let rowid: Option<i64> = row.get(1).unwrap_or(None);
+            let parent: String = row.get(2).unwrap_or_default();
+            let at = rowid.map_or_else(|| "a row".to_string(), |r| format!("rowid {r}"));
+            sample.push(format!("{table} {at} references a missing {parent} row"));
+        }
+    }
+    if count > 0 {
+        return Err(RunError::ForeignKey {
+            revision: revision.to_string(),
+            count,
+            sample,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn exec(conn: &Connection, sql: &str, opts: &Options, context: &str) -> Result<()> {
+    conn.execute_batch(sql)
+        .map_err(|e| locked_or(e, opts, context))
+}
+
+fn rollback(conn: &Connection) {
+    if !conn.is_autocommit() {
+        // The error being reported matters more than a failed rollback; the
+        // journal undoes the transaction when the connection closes anyway.
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+}
+
+/// Reads the applied set inside the current transaction, checking files.
+fn read_state(
+    conn: &Connection,
+    migrations: &Migrations,
+    opts: &Options,
+) -> Result<BTreeSet<String>> {
+    let rows = history::read_applied(conn)?;
+    if opts.ignore_checksums {
+        migrations
+            .graph
+            .check_applied(&history::applied_ids(&rows))?;
+    } else {
+        verify_checksums(migrations, &rows)?;
+    }
+    Ok(history::applied_ids(&rows))
+}
+
+/// Runs one revision's script and bookkeeping inside an open transaction.
+fn run_step(conn: &Connection, rev: &Revision, direction: Direction) -> Result<Step> {
+    let started = Instant::now();
+    let file = script_of(rev, direction);
+    execute_script(conn, file, file.transactional)?;
+    check_foreign_keys(conn, &rev.id)?;
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let now = format_time(time::OffsetDateTime::now_utc());
+    let when = When {
+        at: Some(&now),
+        duration_ms: duration_ms as i64,
+    };
+    let sql = match direction {
+        Direction::Upgrade => history::upgrade_sql(&entry(rev), when),
+        Direction::Downgrade => history::downgrade_sql(&rev.id, when),
+    };
+    conn.execute_batch(&sql)
+        .map_err(Error::sqlite(format!("recording revision {}", rev.id)))?;
+    Ok(step(rev, direction, duration_ms))
+}
+
+fn step(rev: &Revision, direction: Direction, duration_ms: u64) -> Step {
+    Step {
+        direction,
+        revision: rev.id.clone(),
+        parents: rev.parents.clone(),
+        message: rev.message.clone(),
+        duration_ms,
+    }
+}
+
+/// Moves the database towards `goal`. `on_step` is told about each revision
+/// just before it runs.
+pub fn run(
+    conn: &Connection,
+    migrations: &Migrations,
+    goal: &Goal,
+    opts: &Options,
+    on_step: &mut dyn FnMut(&Step),
+) -> Result<Report> {
+    let direction = goal.direction();
+    // Foreign-key enforcement would let a table rebuild delete child rows
+    // through ON DELETE CASCADE; it can only be switched outside a
+    // transaction (sqlite.org/pragma.html#pragma_foreign_keys). Violations
+    // are caught by `PRAGMA foreign_key_check` before each COMMIT instead.
+    exec(
+        conn,
+        "PRAGMA foreign_keys = OFF",
+        opts,
+        "switching off foreign keys",
+    )?;
+    if opts.single_transaction || opts.dry_run {
+        run_single(conn, migrations, goal, opts, on_step, direction)
+    } else {
+        run_each(conn, migrations, goal, opts, on_step, direction)
+    }
+}
+
+fn run_single(
+    conn: &Connection,
+    migrations: &Migrations,
+    goal: &Goal,
+    opts: &Options,
+    on_step: &mut dyn FnMut(&Step),
+    direction: Direction,
+) -> Result<Report> {
+    let mode = if opts.dry_run {
+        "--dry-run"
+    } else {
+        "--single-transaction"
+    };
+    exec(conn, "BEGIN IMMEDIATE", opts, "starting a transaction")?;
+    let result = (|| {
+        let applied = read_state(conn, migrations, opts)?;
+        let path = migrations.graph.path(goal, &applied);
+        let revs: Vec<&Revision> = path.iter().filter_map(|id| migrations.get(id)).collect();
+        if let Some(rev) = revs.iter().find(|r| !script_of(r, direction).transactional) {
+            return Err(RunError::NonTransactional {
+                revision: rev.id.clone(),
+                mode,
+            }
+            .into());
+        }
+        if !revs.is_empty() {
+            history::ensure(conn)?;
+        }
+        let mut steps = Vec::new();
+        for rev in revs {
+            on_step(&step(rev, direction, 0));
+            steps.push(run_step(conn, rev, direction)?);
+        }
+        Ok(steps)
+    })();
+    match result {
+        Ok(steps) => {
+            if opts.dry_run {
+                rollback(conn);
+            } else if let Err(e) = exec(conn, "COMMIT", opts, "committing") {
+                rollback(conn);
+                return Err(e);
+            }
+            Ok(Report {
+                steps,
+                dry_run: opts.dry_run,
+            })
+        }
+        Err(e) => {
+            rollback(conn);
+            Err(e)
+        }
+    }
+}
+
+fn run_each(
+    conn: &Connection,
+    migrations: &Migrations,
+    goal: &Goal,
+    opts: &Options,
+    on_step: &mut dyn FnMut(&Step),
+    direction: Direction,
+) -> Result<Report> {
+    let mut steps = Vec::new();
+    loop {
+        exec(conn, "BEGIN IMMEDIATE", opts, "starting a transaction")?;
+        let next = (|| {
+            let applied = read_state(conn, migrations, opts)?;
+            Ok(migrations
+                .graph
+                .next_step(goal, &applied)
+                .and_then(|id| migrations.get(id)))
+        })();
+        let rev = match next {
+            Ok(Some(rev)) => rev,
+            Ok(None) => {
+                rollback(conn);
+                break;
+            }
+            Err(e) => {
+                rollback(conn);
+                return Err(e);
+            }
+        };
+        on_step(&step(rev, direction, 0));
+        if !script_of(rev, direction).transactional {
+            rollback(conn);
+            steps.push(run_outside_transaction(
+                conn, migrations, rev, direction, opts,
+            )?);
+            continue;
+        }
+        let done = history::ensure(conn).and_then(|()| run_step(conn, rev, direction));
+        match done {
+            Ok(step) => {
+                if let Err(e) = exec(conn, "COMMIT", opts, "committing") {
+                    rollback(conn);
+                    return Err(e);
+                }
+                steps.push(step);
+            }
+            Err(e) => {
+                rollback(conn);
+                return Err(e);
+            }
+        }
+    }
+    Ok(Report {
+        steps,
+        dry_run: false,
+    })
+}
+
+/// A `-- strata:transaction off` script (VACUUM, say) runs in autocommit
+/// mode; only its bookkeeping is transactional. If it fails half-way, the
+/// statements before the failure stay applied and the revision is not
+/// recorded — the header's directive is the user's acknowledgement of that.
+fn run_outside_transaction(
+    conn: &Connection,
+    migrations: &Migrations,
+    rev: &Revision,
+    direction: Direction,
+    opts: &Options,
+) -> Result<Step> {
+    let started = Instant::now();
+    execute_script(conn, script_of(rev, direction), false)?;
+    exec(conn, "BEGIN IMMEDIATE", opts, "starting a transaction")?;
+    let result = (|| {
+        let applied = read_state(conn, migrations, opts)?;
+        let already = applied.contains(&rev.id) == (direction == Direction::Upgrade);
+        if already {
+            return Ok(None);
+        }
+        check_foreign_keys(conn, &rev.id)?;
+        history::ensure(conn)?;
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let now = format_time(time::OffsetDateTime::now_utc());
+        let when = When {
+            at: Some(&now),
+            duration_ms: duration_ms as i64,
+        };
+        let sql = match direction {
+            Direction::Upgrade => history::upgrade_sql(&entry(rev), when),
+            Direction::Downgrade => history::downgrade_sql(&rev.id, when),
+        };
+        conn.execute_batch(&sql)
+            .map_err(Error::sqlite(format!("recording revision {}", rev.id)))?;
+        Ok(Some(duration_ms))
+    })();
+    match result {
+        Ok(duration) => {
+            exec(conn, "COMMIT", opts, "committing")?;
+            Ok(step(rev, direction, duration.unwrap_or(0)))
+        }
+        Err(e) => {
+            rollback(conn);
+            Err(e)
+        }
+    }
+}
+
+/// Sets the applied set to `keep` without running any script.
+pub fn stamp(
+    conn: &Connection,
+    migrations: &Migrations,
+    target: &str,
+    keep: &BTreeSet<String>,
+    opts: &Options,
+) -> Result<()> {
+    exec(conn, "BEGIN IMMEDIATE", opts, "starting a transaction")?;
+    let result = (|| {
+        history::ensure(conn)?;
+        let entries: Vec<Entry<'_>> = migrations
+            .in_order()
+            .filter(|r| keep.contains(&r.id))
+            .map(entry)
+            .collect();
+        let now = format_time(time::OffsetDateTime::now_utc());
+        let sql = history::stamp_sql(
+            &entries,
+            target,
+            When {
+                at: Some(&now),
+                duration_ms: 0,
+            },
+        );
+        conn.execute_batch(&sql).map_err(Error::sqlite("stamping"))
+    })();
+    match result {
+        Ok(()) => exec(conn, "COMMIT", opts, "committing"),
+        Err(e) => {
+            rollback(conn);
+            Err(e)
+        }
+    }
+}
+
+/// Renders the script `upgrade --sql` / `downgrade --sql` prints: every
+/// statement of a real run, bookkeeping included, for `sqlite3 DB < out.sql`.
+pub fn render_sql(
+    migrations: &Migrations,
+    goal: &Goal,
+    from: &BTreeSet<String>,
+    single_transaction: bool,
+    heading: &str,
+) -> Result<String> {
+    let direction = goal.direction();
+    let path = migrations.graph.path(goal, from);
+    let mut out = String::new();
+    out.push_str(&format!(
+        "-- {heading}\n-- generated by strata {}\n",
+        crate::VERSION
+    ));
+    out.push_str("-- Run it with the sqlite3 shell: sqlite3 DATABASE < this-file.sql\n");
+    if path.is_empty() {
+        out.push_str("-- Nothing to do.\n");
+        return Ok(out);
+    }
+    // Stop at the first error so a failed statement never reaches COMMIT
+    // (the open transaction is rolled back when the shell exits).
+    out.push_str(".bail on\n");
+    out.push_str("PRAGMA foreign_keys = OFF;\n\n");
+    // The shell prints `PRAGMA foreign_key_check` rows but does not stop on
+    // them; a CHECK constraint turns violations into an error that stops it.
+    let fk_guard = "CREATE TEMP TABLE IF NOT EXISTS strata_fk_guard (violations INTEGER CHECK (violations = 0));\n\
+                    INSERT INTO temp.strata_fk_guard SELECT count(*) FROM pragma_foreign_key_check;\n";
+    let when = When {
+        at: None,
+        duration_ms: 0,
+    };
+    let mut in_transaction = false;
+    for (i, id) in path.iter().enumerate() {
+        let rev = migrations.get(id).expect("path comes from this graph");
+        let file = script_of(rev, direction);
+        if single_transaction && !file.transactional {
+            return Err(RunError::NonTransactional {
+                revision: rev.id.clone(),
+                mode: "--single-transaction",
+            }
+            .into());
+        }
+        if !in_transaction && file.transactional {
+            out.push_str("BEGIN IMMEDIATE;\n");
+            out.push_str(&history::ddl());
+            in_transaction = true;
+        }
+        out.push_str(&format!(
+            "\n-- Running {} {}, {}\n-- {}\n",
+            direction.as_str(),
+            arrow(rev, direction),
+            rev.message,
+            file.display
+        ));
+        let text = file.read()?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        out.push_str(text.trim_end());
+        if split(text).last().is_some_and(|s| !s.text.ends_with(';')) {
+            out.push(';');
+        }
+        out.push('\n');
+        if !file.transactional {
+            out.push_str("BEGIN IMMEDIATE;\n");
+            out.push_str(&history::ddl());
+        }
+        out.push_str(fk_guard);
+        out.push_str(&match direction {
+            Direction::Upgrade => history::upgrade_sql(&entry(rev), when),
+            Direction::Downgrade => history::downgrade_sql(&rev.id, when),
+        });
+        let last = i + 1 == path.len();
+        if !single_transaction || last || !file.transactional {
+            out.push_str("COMMIT;\n");
+            in_transaction = false;
+        }
+    }
+    Ok(out)
+}
+
+/// `a -> b` for an upgrade, `b -> a` for a downgrade, `base` for no parent.
+pub fn arrow(rev: &Revision, direction: Direction) -> String {
+    let parents = if rev.parents.is_empty() {
+        "base".to_string()
+    } else {
+        rev.parents.join(", ")
+    };
+    match direction {
+        Direction::Upgrade => format!("{parents} -> {}", rev.id),
+        Direction::Downgrade => format!("{} -> {parents}", rev.id),
+    }
+}

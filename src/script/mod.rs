@@ -1,0 +1,669 @@
+//! Revision files: `migrations/<id>_<slug>.up.sql` and `.down.sql`.
+//!
+//! Owns header parsing and writing, slugs, checksums and loading the whole
+//! directory. It does not know about the graph's shape beyond handing the
+//! `(id, parents)` pairs to [`crate::graph`], nor about databases.
+
+pub mod split;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::graph::{GraphError, RevisionGraph};
+
+/// The prefix of every header line.
+const DIRECTIVE: &str = "-- strata:";
+/// Longest slug taken from a message.
+const SLUG_MAX: usize = 40;
+/// Longest revision id accepted from `--rev-id` or a file.
+const ID_MAX: usize = 64;
+
+/// What can be wrong with revision files or with a new revision's inputs.
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptError {
+    #[error("{file}: missing header: the first line must be `-- strata:revision ID`")]
+    MissingHeader { file: String },
+    #[error("{file}:{line}: {message}")]
+    BadHeader {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{file}: the header says revision '{header}' but the file name says '{name}'")]
+    IdMismatch {
+        file: String,
+        header: String,
+        name: String,
+    },
+    #[error("{file}: revision '{id}' has an up script but no down script (expected {expected})")]
+    MissingDown {
+        file: String,
+        id: String,
+        expected: String,
+    },
+    #[error("{file}: revision '{id}' has a down script but no up script (expected {expected})")]
+    MissingUp {
+        file: String,
+        id: String,
+        expected: String,
+    },
+    #[error("duplicate revision id '{id}': {first} and {second}")]
+    Duplicate {
+        id: String,
+        first: String,
+        second: String,
+    },
+    #[error("{file}: not UTF-8 text")]
+    NotUtf8 { file: String },
+    #[error("invalid revision id '{0}': use 1 to 64 ASCII letters and digits")]
+    InvalidId(String),
+    #[error("invalid message: {0}")]
+    InvalidMessage(String),
+    #[error("revision '{0}' already exists")]
+    Exists(String),
+    #[error("migrations directory {0} does not exist")]
+    NoMigrationsDir(String),
+    #[error("{file}: changed on disk while strata was running")]
+    ChangedWhileRunning { file: String },
+    #[error("{file}: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Graph(#[from] GraphError),
+}
+
+impl ScriptError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ScriptError::NoMigrationsDir(_) => Some("run `strata init` first".into()),
+            ScriptError::Graph(e) => e.hint(),
+            _ => None,
+        }
+    }
+}
+
+/// One script file of a revision.
+#[derive(Debug, Clone)]
+pub struct ScriptFile {
+    pub path: PathBuf,
+    /// The path as shown to the user.
+    pub display: String,
+    /// sha256 of the text with line endings normalised, hex-encoded.
+    pub sha256: String,
+    /// Whether strata wraps the script in a transaction (`-- strata:transaction off` turns it off).
+    pub transactional: bool,
+}
+
+impl ScriptFile {
+    /// Reads the script again, checking it is still the file that was loaded.
+    pub fn read(&self) -> Result<String, ScriptError> {
+        let text = read_text(&self.path, &self.display)?;
+        if checksum(&text) != self.sha256 {
+            return Err(ScriptError::ChangedWhileRunning {
+                file: self.display.clone(),
+            });
+        }
+        Ok(text)
+    }
+}
+
+/// A revision: its header and its two scripts.
+#[derive(Debug, Clone)]
+pub struct Revision {
+    pub id: String,
+    /// Empty for a revision on `base`; two or more for a merge.
+    pub parents: Vec<String>,
+    pub message: String,
+    pub created: String,
+    pub up: ScriptFile,
+    pub down: ScriptFile,
+}
+
+/// A parsed header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Header {
+    pub revision: Option<String>,
+    pub parents: Option<Vec<String>>,
+    pub message: Option<String>,
+    pub created: Option<String>,
+    pub transactional: bool,
+}
+
+/// sha256 over `text` with CRLF turned into LF and a byte-order mark
+/// dropped, so a checkout that converts line endings is not an edit.
+pub fn checksum(text: &str) -> String {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut hasher = Sha256::new();
+    let mut rest = text;
+    while let Some(pos) = rest.find("\r\n") {
+        hasher.update(&rest.as_bytes()[..pos]);
+        hasher.update(b"\n");
+        rest = &rest[pos + 2..];
+    }
+    hasher.update(rest.as_bytes());
+    hex(&hasher.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 0xf) as usize] as char);
+    }
+    out
+}
+
+/// The file-name slug for a message: lowercase ASCII `[a-z0-9_]`, at most 40
+/// characters, never a path.
+pub fn slug(message: &str) -> String {
+    let mut out = String::new();
+    for c in message.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+        if out.len() >= SLUG_MAX {
+            break;
+        }
+    }
+    out.truncate(SLUG_MAX);
+    out.trim_end_matches('_').to_string()
+}
+
+/// Checks a revision id given with `--rev-id` or found in a file.
+pub fn validate_id(id: &str) -> Result<(), ScriptError> {
+    let ok = !id.is_empty()
+        && id.len() <= ID_MAX
+        && id.chars().all(|c| c.is_ascii_alphanumeric())
+        && id != "base"
+        && id != "head"
+        && id != "heads";
+    if ok {
+        Ok(())
+    } else {
+        Err(ScriptError::InvalidId(id.chars().take(80).collect()))
+    }
+}
+
+/// Checks a message: one line of printable text.
+pub fn validate_message(message: &str) -> Result<(), ScriptError> {
+    if let Some(c) = message.chars().find(|c| c.is_control()) {
+        let what = match c {
+            '\n' | '\r' => "it must be a single line".to_string(),
+            '\0' => "it contains a NUL byte".to_string(),
+            c => format!("it contains the control character U+{:04X}", c as u32),
+        };
+        return Err(ScriptError::InvalidMessage(what));
+    }
+    Ok(())
+}
+
+/// Parses the header lines at the top of a script: the leading lines that
+/// start with `-- strata:`.
+pub fn parse_header(text: &str, file: &str) -> Result<Header, ScriptError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut header = Header {
+        transactional: true,
+        ..Header::default()
+    };
+    let bad = |line: usize, message: String| ScriptError::BadHeader {
+        file: file.to_string(),
+        line,
+        message,
+    };
+    for (n, raw) in text.lines().enumerate() {
+        let line_no = n + 1;
+        let Some(rest) = raw.trim_end().strip_prefix(DIRECTIVE) else {
+            break;
+        };
+        let (key, value) = match rest.find(char::is_whitespace) {
+            Some(pos) => (&rest[..pos], rest[pos..].trim()),
+            None => (rest, ""),
+        };
+        let once = |slot: bool, key: &str| {
+            if slot {
+                Err(bad(line_no, format!("`{DIRECTIVE}{key}` appears twice")))
+            } else {
+                Ok(())
+            }
+        };
+        match key {
+            "revision" => {
+                once(header.revision.is_some(), key)?;
+                validate_id(value).map_err(|e| bad(line_no, e.to_string()))?;
+                header.revision = Some(value.to_string());
+            }
+            "parent" | "parents" => {
+                once(header.parents.is_some(), key)?;
+                header.parents = Some(parse_parents(value).map_err(|m| bad(line_no, m))?);
+            }
+            "message" => {
+                once(header.message.is_some(), key)?;
+                header.message = Some(value.to_string());
+            }
+            "created" => {
+                once(header.created.is_some(), key)?;
+                header.created = Some(value.to_string());
+            }
+            "transaction" => match value.to_ascii_lowercase().as_str() {
+                "off" => header.transactional = false,
+                "on" => header.transactional = true,
+                _ => {
+                    return Err(bad(
+                        line_no,
+                        format!("`{DIRECTIVE}transaction` takes `on` or `off`, not '{value}'"),
+                    ))
+                }
+            },
+            "destructive" => {}
+            _ => {
+                return Err(bad(
+                    line_no,
+                    format!("unknown directive `{DIRECTIVE}{key}`"),
+                ))
+            }
+        }
+    }
+    Ok(header)
+}
+
+fn parse_parents(value: &str) -> Result<Vec<String>, String> {
+    if value.eq_ignore_ascii_case("base") {
+        return Ok(Vec::new());
+    }
+    let parents: Vec<String> = value.split(',').map(|p| p.trim().to_string()).collect();
+    for p in &parents {
+        validate_id(p).map_err(|_| {
+            format!("invalid parent '{p}': use `base` or revision ids separated by commas")
+        })?;
+    }
+    Ok(parents)
+}
+
+/// The header of a new up script.
+pub fn render_up_header(id: &str, parents: &[String], message: &str, created: &str) -> String {
+    let parent = if parents.is_empty() {
+        "base".to_string()
+    } else {
+        parents.join(", ")
+    };
+    format!(
+        "{DIRECTIVE}revision {id}\n{DIRECTIVE}parent   {parent}\n{DIRECTIVE}message  {message}\n{DIRECTIVE}created  {created}\n"
+    )
+}
+
+/// The header of a new down script.
+pub fn render_down_header(id: &str) -> String {
+    format!("{DIRECTIVE}revision {id}\n")
+}
+
+/// Which half of a revision a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Half {
+    Up,
+    Down,
+}
+
+/// Splits `20261126110405_users_table.up.sql` into its id and half.
+fn classify(name: &str) -> Option<(&str, Half)> {
+    let (stem, half) = if let Some(stem) = name.strip_suffix(".up.sql") {
+        (stem, Half::Up)
+    } else if let Some(stem) = name.strip_suffix(".down.sql") {
+        (stem, Half::Down)
+    } else {
+        return None;
+    };
+    let id = stem.split('_').next().unwrap_or(stem);
+    Some((id, half))
+}
+
+fn read_text(path: &Path, display: &str) -> Result<String, ScriptError> {
+    let bytes = fs::read(path).map_err(|source| ScriptError::Io {
+        file: display.to_string(),
+        source,
+    })?;
+    String::from_utf8(bytes).map_err(|_| ScriptError::NotUtf8 {
+        file: display.to_string(),
+    })
+}
+
+/// Every revision in a migrations directory, with its graph.
+#[derive(Debug, Clone)]
+pub struct Migrations {
+    pub dir: PathBuf,
+    pub graph: RevisionGraph,
+    revisions: BTreeMap<String, Revision>,
+}
+
+impl Migrations {
+    /// Loads and checks every `*.up.sql` / `*.down.sql` pair in `dir`.
+    /// `display_dir` is how the directory is shown in messages.
+    pub fn load(dir: &Path, display_dir: &str) -> Result<Migrations, ScriptError> {
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ScriptError::NoMigrationsDir(display_dir.to_string()))
+            }
+            Err(source) => {
+                return Err(ScriptError::Io {
+                    file: display_dir.to_string(),
+                    source,
+                })
+            }
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|source| ScriptError::Io {
+                file: display_dir.to_string(),
+                source,
+            })?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if classify(&name).is_some() && entry.path().is_file() {
+                names.push(name);
+            }
+        }
+        names.sort();
+        let mut ups: BTreeMap<String, (String, Header, ScriptFile)> = BTreeMap::new();
+        let mut downs: BTreeMap<String, (String, Header, ScriptFile)> = BTreeMap::new();
+        for name in names {
+            let (name_id, half) = classify(&name).expect("filtered above");
+            let path = dir.join(&name);
+            let display = format!("{display_dir}/{name}");
+            let text = read_text(&path, &display)?;
+            let header = parse_header(&text, &display)?;
+            let Some(id) = header.revision.clone() else {
+                return Err(ScriptError::MissingHeader { file: display });
+            };
+            if id != name_id {
+                return Err(ScriptError::IdMismatch {
+                    file: display,
+                    header: id,
+                    name: name_id.to_string(),
+                });
+            }
+            let file = ScriptFile {
+                path,
+                sha256: checksum(&text),
+                transactional: header.transactional,
+                display: display.clone(),
+            };
+            let map = if half == Half::Up {
+                &mut ups
+            } else {
+                &mut downs
+            };
+            if let Some((first, _, _)) = map.get(&id) {
+                return Err(ScriptError::Duplicate {
+                    id,
+                    first: first.clone(),
+                    second: display,
+                });
+            }
+            if half == Half::Up && header.parents.is_none() {
+                return Err(ScriptError::BadHeader {
+                    file: display,
+                    line: 1,
+                    message: format!(
+                        "missing `{DIRECTIVE}parent` line (use `base` for a first revision)"
+                    ),
+                });
+            }
+            map.insert(id, (display, header, file));
+        }
+        let mut revisions = BTreeMap::new();
+        for (id, (display, header, up)) in ups {
+            let Some((_, _, down)) = downs.remove(&id) else {
+                let expected = display.replace(".up.sql", ".down.sql");
+                return Err(ScriptError::MissingDown {
+                    file: display,
+                    id,
+                    expected,
+                });
+            };
+            revisions.insert(
+                id.clone(),
+                Revision {
+                    parents: header.parents.unwrap_or_default(),
+                    message: header.message.unwrap_or_default(),
+                    created: header.created.unwrap_or_default(),
+                    id,
+                    up,
+                    down,
+                },
+            );
+        }
+        if let Some((id, (display, _, _))) = downs.into_iter().next() {
+            let expected = display.replace(".down.sql", ".up.sql");
+            return Err(ScriptError::MissingUp {
+                file: display,
+                id,
+                expected,
+            });
+        }
+        let graph = RevisionGraph::new(
+            revisions
+                .values()
+                .map(|r| (r.id.clone(), r.parents.clone())),
+        )?;
+        Ok(Migrations {
+            dir: dir.to_path_buf(),
+            graph,
+            revisions,
+        })
+    }
+
+    /// The revision with this exact id.
+    pub fn get(&self, id: &str) -> Option<&Revision> {
+        self.revisions.get(id)
+    }
+
+    /// Every revision, parents before children.
+    pub fn in_order(&self) -> impl DoubleEndedIterator<Item = &Revision> {
+        self.graph.topological().map(|id| {
+            self.revisions
+                .get(id)
+                .expect("graph built from these revisions")
+        })
+    }
+
+    /// A fresh revision id: the UTC time `YYYYMMDDHHMMSS`, bumped by a second
+    /// while it collides with an existing revision.
+    pub fn new_id(&self, now: time::OffsetDateTime) -> String {
+        let mut t = now;
+        loop {
+            let id = format_id(t);
+            if !self.revisions.contains_key(&id) && !self.file_exists_for(&id) {
+                return id;
+            }
+            t += time::Duration::seconds(1);
+        }
+    }
+
+    fn file_exists_for(&self, id: &str) -> bool {
+        fs::read_dir(&self.dir)
+            .map(|entries| {
+                entries.flatten().any(|e| {
+                    classify(&e.file_name().to_string_lossy())
+                        .is_some_and(|(file_id, _)| file_id == id)
+                })
+            })
+            .unwrap_or(false)
+    }
+
+    /// Writes a new revision's two files; never overwrites an existing file.
+    pub fn write_new(&self, new: &NewRevision) -> Result<(PathBuf, PathBuf), ScriptError> {
+        validate_id(&new.id)?;
+        validate_message(&new.message)?;
+        if self.revisions.contains_key(&new.id) || self.file_exists_for(&new.id) {
+            return Err(ScriptError::Exists(new.id.clone()));
+        }
+        let slug = slug(&new.message);
+        let stem = if slug.is_empty() {
+            new.id.clone()
+        } else {
+            format!("{}_{slug}", new.id)
+        };
+        let up_path = self.dir.join(format!("{stem}.up.sql"));
+        let down_path = self.dir.join(format!("{stem}.down.sql"));
+        let up = format!(
+            "{}\n{}",
+            render_up_header(&new.id, &new.parents, &new.message, &new.created),
+            new.up_body
+        );
+        let down = format!("{}\n{}", render_down_header(&new.id), new.down_body);
+        write_new_file(&up_path, &up)?;
+        if let Err(e) = write_new_file(&down_path, &down) {
+            let _ = fs::remove_file(&up_path);
+            return Err(e);
+        }
+        Ok((up_path, down_path))
+    }
+}
+
+/// What a new revision's files will hold.
+#[derive(Debug, Clone)]
+pub struct NewRevision {
+    pub id: String,
+    pub parents: Vec<String>,
+    pub message: String,
+    pub created: String,
+    pub up_body: String,
+    pub down_body: String,
+}
+
+fn write_new_file(path: &Path, text: &str) -> Result<(), ScriptError> {
+    let io = |source| ScriptError::Io {
+        file: path.display().to_string(),
+        source,
+    };
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(io)?;
+    file.write_all(text.as_bytes()).map_err(io)?;
+    file.sync_all().map_err(io)
+}
+
+/// `YYYYMMDDHHMMSS` in UTC.
+pub fn format_id(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// RFC 3339 UTC with second precision: `2026-11-26T11:04:05Z`.
+pub fn format_time(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_ignores_line_endings_and_bom() {
+        let lf = checksum("CREATE TABLE a(x);\nSELECT 1;\n");
+        assert_eq!(lf, checksum("CREATE TABLE a(x);\r\nSELECT 1;\r\n"));
+        assert_eq!(lf, checksum("\u{feff}CREATE TABLE a(x);\nSELECT 1;\n"));
+        assert_ne!(lf, checksum("CREATE TABLE a(y);\nSELECT 1;\n"));
+        assert_eq!(lf.len(), 64);
+        assert_eq!(
+            checksum(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn slugs_never_escape() {
+        assert_eq!(slug("users table"), "users_table");
+        assert_eq!(slug("../../etc/passwd"), "etc_passwd");
+        assert_eq!(slug("Größe ändern!"), "gr_e_ndern");
+        assert_eq!(slug("///"), "");
+        assert_eq!(slug(&"x".repeat(10_000)).len(), 40);
+        assert_eq!(
+            slug("a b c d e f g h i j k l m n o p q r s t u v"),
+            "a_b_c_d_e_f_g_h_i_j_k_l_m_n_o_p_q_r_s_t"
+        );
+    }
+
+    #[test]
+    fn ids_and_messages() {
+        assert!(validate_id("20261126110405").is_ok());
+        assert!(validate_id("e517276bb1c2").is_ok());
+        for bad in ["", "a/b", "..", "a b", "base", "x\0", &"1".repeat(65)] {
+            assert!(validate_id(bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_message("users table").is_ok());
+        assert!(validate_message("a\nb").is_err());
+        assert!(validate_message("a\0b").is_err());
+    }
+
+    #[test]
+    fn headers() {
+        let text = "\u{feff}-- strata:revision 2\r\n-- strata:parent   1, 0\n-- strata:message  posts table\n-- strata:created  2026-11-26T11:04:05Z\n-- strata:transaction off\n\nCREATE TABLE p(x);\n-- strata:message not header\n";
+        let h = parse_header(text, "f").unwrap();
+        assert_eq!(h.revision.as_deref(), Some("2"));
+        assert_eq!(h.parents, Some(vec!["1".to_string(), "0".to_string()]));
+        assert_eq!(h.message.as_deref(), Some("posts table"));
+        assert!(!h.transactional);
+        let base = parse_header("-- strata:revision 1\n-- strata:parent base\n", "f").unwrap();
+        assert_eq!(base.parents, Some(vec![]));
+        assert!(parse_header("-- strata:revison 1\n", "f").is_err());
+        assert!(parse_header("-- strata:revision 1\n-- strata:revision 2\n", "f").is_err());
+        assert!(parse_header("-- strata:revision ../1\n", "f").is_err());
+        assert!(parse_header("-- strata:revision 1\n-- strata:transaction maybe\n", "f").is_err());
+        assert_eq!(
+            parse_header("CREATE TABLE x(y);", "f").unwrap().revision,
+            None
+        );
+    }
+
+    #[test]
+    fn header_round_trip() {
+        let text = render_up_header(
+            "3",
+            &["1".into(), "2".into()],
+            "merge heads",
+            "2026-11-26T00:00:00Z",
+        );
+        let h = parse_header(&text, "f").unwrap();
+        assert_eq!(h.parents, Some(vec!["1".to_string(), "2".to_string()]));
+        assert_eq!(h.message.as_deref(), Some("merge heads"));
+        assert_eq!(classify("3_merge_heads.up.sql"), Some(("3", Half::Up)));
+        assert_eq!(classify("3.down.sql"), Some(("3", Half::Down)));
+        assert_eq!(classify("notes.sql"), None);
+    }
+
+    #[test]
+    fn ids_from_time() {
+        let t = time::macros::datetime!(2026-11-26 11:04:05 UTC);
+        assert_eq!(format_id(t), "20261126110405");
+        assert_eq!(format_time(t), "2026-11-26T11:04:05Z");
+    }
+}

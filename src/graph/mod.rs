@@ -57,7 +57,7 @@ pub enum GraphError {
         available: usize,
         direction: &'static str,
     },
-    #[error("'{target}' is a relative {wrong} step; {command} takes {right} ones")]
+    #[error("`{command}` goes {right}, but '{target}' is a {wrong} target: did you mean `strata {other} {target}`?", other = if *.command == "upgrade" { "downgrade" } else { "upgrade" })]
     WrongDirection {
         target: String,
         wrong: &'static str,
@@ -93,12 +93,6 @@ impl GraphError {
             GraphError::DowngradeAhead { target } => {
                 Some(format!("to apply it, run `strata upgrade {target}`"))
             }
-            GraphError::WrongDirection { target, .. } if target.starts_with('+') => Some(format!(
-                "to apply revisions, run `strata upgrade {target}`"
-            )),
-            GraphError::WrongDirection { target, .. } => Some(format!(
-                "to revert revisions, run `strata downgrade {target}`"
-            )),
             GraphError::MissingApplied(_) => Some(
                 "restore the revision files from version control, or `strata stamp` the database at a known revision".into(),
             ),
@@ -410,7 +404,7 @@ impl RevisionGraph {
             Target::Base => Err(GraphError::WrongDirection {
                 target: "base".into(),
                 wrong: "downward",
-                right: "upward",
+                right: "up",
                 command: "upgrade",
             }),
             Target::Head => {
@@ -423,7 +417,7 @@ impl RevisionGraph {
             Target::Relative(n) if *n < 0 => Err(GraphError::WrongDirection {
                 target: target.to_string(),
                 wrong: "downward",
-                right: "upward",
+                right: "up",
                 command: "upgrade",
             }),
             Target::Relative(n) => {
@@ -472,13 +466,13 @@ impl RevisionGraph {
             Target::Head => Err(GraphError::WrongDirection {
                 target: "head".into(),
                 wrong: "upward",
-                right: "downward",
+                right: "down",
                 command: "downgrade",
             }),
             Target::Relative(n) if *n > 0 => Err(GraphError::WrongDirection {
                 target: target.to_string(),
                 wrong: "upward",
-                right: "downward",
+                right: "down",
                 command: "downgrade",
             }),
             Target::Relative(n) => {

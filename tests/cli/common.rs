@@ -1,0 +1,198 @@
+//! `TestProject`: a strata project in a temporary directory, driven through
+//! the real binary, with helpers to look at the real SQLite file.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use std::process::Command;
+use rusqlite::Connection;
+use tempfile::TempDir;
+
+pub struct TestProject {
+    pub dir: TempDir,
+}
+
+/// The result of one strata run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    /// Asserts a failure with exit code `code` and exactly one `error:` line.
+    #[track_caller]
+    pub fn fails(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        let errors = self.stderr.lines().filter(|l| l.starts_with("error:")).count();
+        assert_eq!(errors, 1, "expected one error: line, got:\n{}", self.stderr);
+        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+        self
+    }
+
+    /// The `error:` line.
+    pub fn error(&self) -> &str {
+        self.stderr.lines().find(|l| l.starts_with("error:")).unwrap_or("")
+    }
+}
+
+pub fn strata_cmd() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
+    cmd.env_remove("DATABASE_URL").env("NO_COLOR", "1");
+    cmd
+}
+
+impl TestProject {
+    /// An empty project: strata.toml (database app.db) and migrations/.
+    pub fn new() -> TestProject {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            dir.path().join("strata.toml"),
+            "database = \"app.db\"\nschema = \"schema.sql\"\nmigrations = \"migrations\"\n",
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("migrations")).unwrap();
+        TestProject { dir }
+    }
+
+    /// The repository's own microblog project (strata.toml, schema.sql,
+    /// migrations/) copied into a temporary directory.
+    pub fn microblog() -> TestProject {
+        let project = TestProject::new();
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        std::fs::copy(repo.join("schema.sql"), project.path("schema.sql")).unwrap();
+        for entry in std::fs::read_dir(repo.join("migrations")).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), project.path("migrations").join(entry.file_name())).unwrap();
+        }
+        project
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.path("app.db")
+    }
+
+    /// Runs strata in the project directory.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = strata_cmd();
+        cmd.current_dir(self.dir.path()).args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Run::from(cmd.output().expect("strata runs"))
+    }
+
+    /// Writes a revision's two files directly, as a user editing by hand would.
+    pub fn write_revision(&self, id: &str, parents: &str, message: &str, up: &str, down: &str) {
+        let slug: String = message
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .collect();
+        let stem = format!("{id}_{slug}");
+        std::fs::write(
+            self.path("migrations").join(format!("{stem}.up.sql")),
+            format!(
+                "-- strata:revision {id}\n-- strata:parent   {parents}\n-- strata:message  {message}\n-- strata:created  2026-11-26T00:00:00Z\n\n{up}"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            self.path("migrations").join(format!("{stem}.down.sql")),
+            format!("-- strata:revision {id}\n\n{down}"),
+        )
+        .unwrap();
+    }
+
+    pub fn up_file(&self, id: &str) -> PathBuf {
+        self.find_file(id, ".up.sql")
+    }
+
+    pub fn down_file(&self, id: &str) -> PathBuf {
+        self.find_file(id, ".down.sql")
+    }
+
+    fn find_file(&self, id: &str, suffix: &str) -> PathBuf {
+        std::fs::read_dir(self.path("migrations"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                name.starts_with(id) && name.ends_with(suffix)
+            })
+            .unwrap_or_else(|| panic!("no {suffix} file for {id}"))
+    }
+
+    pub fn db(&self) -> Connection {
+        Connection::open(self.db_path()).expect("open app.db")
+    }
+
+    /// The database file's bytes (empty if it does not exist).
+    pub fn db_bytes(&self) -> Vec<u8> {
+        std::fs::read(self.db_path()).unwrap_or_default()
+    }
+
+    pub fn query_i64(&self, sql: &str) -> i64 {
+        self.db().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// Applied revisions, in id order.
+    pub fn applied(&self) -> Vec<String> {
+        applied(&self.db())
+    }
+}
+
+pub fn applied(conn: &Connection) -> Vec<String> {
+    let exists: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'strata_history'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    if exists == 0 {
+        return Vec::new();
+    }
+    let mut stmt = conn.prepare("SELECT revision FROM strata_history ORDER BY revision").unwrap();
+    stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+/// The user-visible schema: every object but SQLite's and strata's own.
+pub fn user_schema(conn: &Connection) -> Vec<(String, String, String)> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT type, name, coalesce(sql, '') FROM sqlite_schema \
+             WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE 'strata_%' ORDER BY type, name",
+        )
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+pub fn integrity_ok(conn: &Connection) -> bool {
+    let result: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    result == "ok"
+}

@@ -1,0 +1,10 @@
+//! strata through its real binary on real SQLite files. Each test reads like
+//! a user's session and asserts on the database first, output second.
+
+mod common;
+
+mod config;
+mod errors;
+mod graph;
+mod lifecycle;
+mod safety;

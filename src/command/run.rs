@@ -21,6 +21,8 @@ pub struct RunOutcome {
     pub backup: Option<String>,
     /// The database's revisions afterwards; empty means base.
     pub current: Vec<String>,
+    /// Whether that is the head of the graph.
+    pub at_head: bool,
 }
 
 /// How to run an upgrade or downgrade.
@@ -64,6 +66,7 @@ pub fn migrate_database(
             },
             backup: None,
             current: Vec::new(),
+            at_head: migrations.graph.is_empty(),
         });
     }
     let conn = db::open_write(&path, request.options.lock_timeout)?;
@@ -75,18 +78,15 @@ pub fn migrate_database(
         };
     let report = runner::run(&conn, &migrations, &goal, &request.options, on_step)?;
     let after = history::applied_ids(&history::read_applied(&conn)?);
-    let current = migrations
-        .graph
-        .current(&after)
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let current: Vec<String> = migrations.graph.current(&after).iter().map(|s| s.to_string()).collect();
+    let at_head = migrations.graph.heads() == current;
     Ok(RunOutcome {
         database: display_path(&path),
         direction,
         report,
         backup,
         current,
+        at_head,
     })
 }
 

@@ -536,18 +536,14 @@ impl RevisionGraph {
         }
     }
 
-    /// Every step from `applied` to `goal`, in order.
+    /// Every step from `applied` to `goal`, in order: the steps `next_step`
+    /// would return one by one, found in a single pass.
     pub fn path<'a>(&'a self, goal: &Goal, applied: &BTreeSet<String>) -> Vec<&'a str> {
-        let mut state = applied.clone();
-        let mut steps = Vec::new();
-        while let Some(id) = self.next_step(goal, &state) {
-            match goal {
-                Goal::Apply(_) => state.insert(id.to_string()),
-                Goal::Keep(_) => state.remove(id),
-            };
-            steps.push(id);
+        let ids = self.ids.iter().map(String::as_str);
+        match goal {
+            Goal::Apply(want) => ids.filter(|id| want.contains(*id) && !applied.contains(*id)).collect(),
+            Goal::Keep(keep) => ids.rev().filter(|id| applied.contains(*id) && !keep.contains(*id)).collect(),
         }
-        steps
     }
 }
 

@@ -175,3 +175,24 @@ fn applied_revision_without_file() {
         Err(GraphError::MissingApplied("ghost".into()))
     );
 }
+
+#[test]
+fn path_is_next_step_repeated() {
+    let g = diamond();
+    let goals = [
+        (Goal::Apply(set(&["a", "b", "c", "d", "m"])), set(&["a", "c"])),
+        (Goal::Keep(set(&["a"])), set(&["a", "b", "c", "d"])),
+    ];
+    for (goal, start) in goals {
+        let mut state = start.clone();
+        let mut stepwise = Vec::new();
+        while let Some(id) = g.next_step(&goal, &state) {
+            match goal {
+                Goal::Apply(_) => state.insert(id.to_string()),
+                Goal::Keep(_) => state.remove(id),
+            };
+            stepwise.push(id);
+        }
+        assert_eq!(g.path(&goal, &start), stepwise);
+    }
+}

@@ -15,5 +15,5 @@ pub struct Args {
 }
 
 pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    super::upgrade::run(ctx, Direction::Downgrade, args.target, args.run, false)
+    super::upgrade::run(ctx, Direction::Downgrade, args.target, args.run)
 }

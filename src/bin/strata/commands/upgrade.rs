@@ -14,9 +14,6 @@ pub struct Args {
     target: String,
     #[command(flatten)]
     run: RunArgs,
-    /// Run every revision in one transaction: all or none
-    #[arg(long)]
-    single_transaction: bool,
 }
 
 /// Flags shared by upgrade and downgrade.
@@ -38,16 +35,13 @@ pub struct RunArgs {
     /// Run even if an applied revision's file changed since
     #[arg(long)]
     pub ignore_checksums: bool,
+    /// Run every revision in one transaction: all or none
+    #[arg(long)]
+    pub single_transaction: bool,
 }
 
 pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    run(
-        ctx,
-        Direction::Upgrade,
-        args.target,
-        args.run,
-        args.single_transaction,
-    )
+    run(ctx, Direction::Upgrade, args.target, args.run)
 }
 
 pub fn run(
@@ -55,8 +49,8 @@ pub fn run(
     direction: Direction,
     target: String,
     args: RunArgs,
-    single_transaction: bool,
 ) -> anyhow::Result<ExitCode> {
+    let single_transaction = args.single_transaction;
     let project = ctx.project()?;
     if args.sql {
         let sql = strata::command::render_sql(&project, direction, &target, single_transaction)?;
@@ -123,8 +117,9 @@ fn print_outcome(ctx: &Ctx, outcome: &RunOutcome) {
             outcome.database
         ));
     } else {
+        let head = if outcome.at_head { " (head)" } else { "" };
         ctx.out.status(format!(
-            "{} is now at {at} ({n} revision(s), {total} ms).",
+            "{} is now at {at}{head} ({n} revision(s), {total} ms).",
             outcome.database
         ));
     }

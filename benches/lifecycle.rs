@@ -15,6 +15,9 @@ struct Sample {
     max_rss_kib: i64,
 }
 
+// The child is reaped by `wait4` below, which `Child::wait` cannot do while
+// also returning the child's resource usage.
+#[allow(clippy::zombie_processes)]
 fn run(dir: &Path, args: &[&str]) -> Sample {
     let started = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_strata"))
@@ -31,7 +34,10 @@ fn run(dir: &Path, args: &[&str]) -> Sample {
     let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let wall = started.elapsed();
     assert_eq!(rc, pid, "wait4");
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "strata {args:?} failed");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "strata {args:?} failed"
+    );
     Sample {
         wall,
         max_rss_kib: usage.ru_maxrss,
@@ -55,7 +61,11 @@ fn write_project(dir: &Path, revisions: usize) {
     std::fs::create_dir(&migrations).unwrap();
     let id = |n: usize| format!("2026{:010}", n);
     for n in 0..revisions {
-        let parent = if n == 0 { "base".to_string() } else { id(n - 1) };
+        let parent = if n == 0 {
+            "base".to_string()
+        } else {
+            id(n - 1)
+        };
         let stem = format!("{}_table_{n}", id(n));
         std::fs::write(
             migrations.join(format!("{stem}.up.sql")),
@@ -69,7 +79,10 @@ fn write_project(dir: &Path, revisions: usize) {
         .unwrap();
         std::fs::write(
             migrations.join(format!("{stem}.down.sql")),
-            format!("-- strata:revision {}\n\nDROP INDEX t{n}_name;\nDROP TABLE t{n};\n", id(n)),
+            format!(
+                "-- strata:revision {}\n\nDROP INDEX t{n}_name;\nDROP TABLE t{n};\n",
+                id(n)
+            ),
         )
         .unwrap();
     }
@@ -100,7 +113,10 @@ fn main() {
     let single = run(dir, &["upgrade", "-q", "--single-transaction"]);
 
     println!("strata lifecycle benchmark: {revisions} revisions, release build");
-    println!("{:<38} {:>10} {:>12} {:>14} {:>8}", "command", "wall ms", "peak RSS MB", "Alembic ms", "ratio");
+    println!(
+        "{:<38} {:>10} {:>12} {:>14} {:>8}",
+        "command", "wall ms", "peak RSS MB", "Alembic ms", "ratio"
+    );
     let row = |name: &str, s: &Sample, alembic_ms: f64| {
         println!(
             "{:<38} {:>10.1} {:>12.1} {:>14.0} {:>7.1}x",

@@ -78,7 +78,12 @@ pub fn migrate_database(
         };
     let report = runner::run(&conn, &migrations, &goal, &request.options, on_step)?;
     let after = history::applied_ids(&history::read_applied(&conn)?);
-    let current: Vec<String> = migrations.graph.current(&after).iter().map(|s| s.to_string()).collect();
+    let current: Vec<String> = migrations
+        .graph
+        .current(&after)
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let at_head = migrations.graph.heads() == current;
     Ok(RunOutcome {
         database: display_path(&path),

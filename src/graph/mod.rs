@@ -541,8 +541,13 @@ impl RevisionGraph {
     pub fn path<'a>(&'a self, goal: &Goal, applied: &BTreeSet<String>) -> Vec<&'a str> {
         let ids = self.ids.iter().map(String::as_str);
         match goal {
-            Goal::Apply(want) => ids.filter(|id| want.contains(*id) && !applied.contains(*id)).collect(),
-            Goal::Keep(keep) => ids.rev().filter(|id| applied.contains(*id) && !keep.contains(*id)).collect(),
+            Goal::Apply(want) => ids
+                .filter(|id| want.contains(*id) && !applied.contains(*id))
+                .collect(),
+            Goal::Keep(keep) => ids
+                .rev()
+                .filter(|id| applied.contains(*id) && !keep.contains(*id))
+                .collect(),
         }
     }
 }

@@ -180,7 +180,10 @@ fn applied_revision_without_file() {
 fn path_is_next_step_repeated() {
     let g = diamond();
     let goals = [
-        (Goal::Apply(set(&["a", "b", "c", "d", "m"])), set(&["a", "c"])),
+        (
+            Goal::Apply(set(&["a", "b", "c", "d", "m"])),
+            set(&["a", "c"]),
+        ),
         (Goal::Keep(set(&["a"])), set(&["a", "b", "c", "d"])),
     ];
     for (goal, start) in goals {

@@ -335,14 +335,19 @@ fn read_text(path: &Path, display: &str) -> Result<String, ScriptError> {
     // and skipping that call matters when a project has thousands of them.
     let file = fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::with_capacity(4096);
-    std::io::Read::read_to_end(&mut std::io::Read::take(&file, u64::MAX), &mut bytes).map_err(io)?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(&file, u64::MAX), &mut bytes)
+        .map_err(io)?;
     String::from_utf8(bytes).map_err(|_| ScriptError::NotUtf8 {
         file: display.to_string(),
     })
 }
 
 /// Reads, hashes and parses the header of one script.
-fn parse_file(dir: &Path, display_dir: &str, name: &str) -> Result<(Header, ScriptFile), ScriptError> {
+fn parse_file(
+    dir: &Path,
+    display_dir: &str,
+    name: &str,
+) -> Result<(Header, ScriptFile), ScriptError> {
     let path = dir.join(name);
     let display = format!("{display_dir}/{name}");
     let text = read_text(&path, &display)?;
@@ -358,20 +363,33 @@ fn parse_file(dir: &Path, display_dir: &str, name: &str) -> Result<(Header, Scri
 
 /// Parses `names` in order, on a few threads when there are many: loading a
 /// project of a thousand revisions is mostly waiting on the file system.
-fn parse_files(dir: &Path, display_dir: &str, names: &[String]) -> Vec<Result<(Header, ScriptFile), ScriptError>> {
+fn parse_files(
+    dir: &Path,
+    display_dir: &str,
+    names: &[String],
+) -> Vec<Result<(Header, ScriptFile), ScriptError>> {
     const PER_THREAD: usize = 256;
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(4)
         .min(names.len().div_ceil(PER_THREAD));
     if threads <= 1 {
-        return names.iter().map(|n| parse_file(dir, display_dir, n)).collect();
+        return names
+            .iter()
+            .map(|n| parse_file(dir, display_dir, n))
+            .collect();
     }
     let chunk = names.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let handles: Vec<_> = names
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|n| parse_file(dir, display_dir, n)).collect::<Vec<_>>()))
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|n| parse_file(dir, display_dir, n))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -413,9 +431,9 @@ impl Migrations {
             let name = entry.file_name().to_string_lossy().into_owned();
             // The directory entry's type costs no system call; only a
             // symlink needs a look at its target.
-            let is_file = entry.file_type().is_ok_and(|t| {
-                t.is_file() || (t.is_symlink() && entry.path().is_file())
-            });
+            let is_file = entry
+                .file_type()
+                .is_ok_and(|t| t.is_file() || (t.is_symlink() && entry.path().is_file()));
             if is_file && classify(&name).is_some() {
                 names.push(name);
             }
@@ -438,7 +456,11 @@ impl Migrations {
                     name: name_id.to_string(),
                 });
             }
-            let map = if half == Half::Up { &mut ups } else { &mut downs };
+            let map = if half == Half::Up {
+                &mut ups
+            } else {
+                &mut downs
+            };
             if let Some((first, _, _)) = map.get(&id) {
                 return Err(ScriptError::Duplicate {
                     id,
@@ -450,7 +472,9 @@ impl Migrations {
                 return Err(ScriptError::BadHeader {
                     file: display,
                     line: 1,
-                    message: format!("missing `{DIRECTIVE}parent` line (use `base` for a first revision)"),
+                    message: format!(
+                        "missing `{DIRECTIVE}parent` line (use `base` for a first revision)"
+                    ),
                 });
             }
             map.insert(id, (display, header, file));

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use std::process::Command;
 use rusqlite::Connection;
+use std::process::Command;
 use tempfile::TempDir;
 
 pub struct TestProject {
@@ -30,15 +30,27 @@ impl Run {
 
     #[track_caller]
     pub fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     /// Asserts a failure with exit code `code` and exactly one `error:` line.
     #[track_caller]
     pub fn fails(self, code: i32) -> Run {
-        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
-        let errors = self.stderr.lines().filter(|l| l.starts_with("error:")).count();
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        let errors = self
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .count();
         assert_eq!(errors, 1, "expected one error: line, got:\n{}", self.stderr);
         assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
         self
@@ -46,7 +58,10 @@ impl Run {
 
     /// The `error:` line.
     pub fn error(&self) -> &str {
-        self.stderr.lines().find(|l| l.starts_with("error:")).unwrap_or("")
+        self.stderr
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or("")
     }
 }
 
@@ -77,7 +92,11 @@ impl TestProject {
         std::fs::copy(repo.join("schema.sql"), project.path("schema.sql")).unwrap();
         for entry in std::fs::read_dir(repo.join("migrations")).unwrap() {
             let entry = entry.unwrap();
-            std::fs::copy(entry.path(), project.path("migrations").join(entry.file_name())).unwrap();
+            std::fs::copy(
+                entry.path(),
+                project.path("migrations").join(entry.file_name()),
+            )
+            .unwrap();
         }
         project
     }
@@ -108,7 +127,13 @@ impl TestProject {
     pub fn write_revision(&self, id: &str, parents: &str, message: &str, up: &str, down: &str) {
         let slug: String = message
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let stem = format!("{id}_{slug}");
         std::fs::write(
@@ -174,8 +199,13 @@ pub fn applied(conn: &Connection) -> Vec<String> {
     if exists == 0 {
         return Vec::new();
     }
-    let mut stmt = conn.prepare("SELECT revision FROM strata_history ORDER BY revision").unwrap();
-    stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    let mut stmt = conn
+        .prepare("SELECT revision FROM strata_history ORDER BY revision")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }
 
 /// The user-visible schema: every object but SQLite's and strata's own.
@@ -193,6 +223,8 @@ pub fn user_schema(conn: &Connection) -> Vec<(String, String, String)> {
 }
 
 pub fn integrity_ok(conn: &Connection) -> bool {
-    let result: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let result: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     result == "ok"
 }

@@ -17,17 +17,30 @@ fn at_users() -> (TestProject, Vec<u8>) {
 #[track_caller]
 fn refused(p: &TestProject, before: &[u8], args: &[&str], code: i32, needle: &str) -> Run {
     let run = p.run(args).fails(code);
-    assert!(run.error().contains(needle), "{args:?}: expected {needle:?} in\n{}", run.stderr);
+    assert!(
+        run.error().contains(needle),
+        "{args:?}: expected {needle:?} in\n{}",
+        run.stderr
+    );
     assert_eq!(p.db_bytes(), before, "{args:?} changed the database");
     run
 }
 
+/// How to break a project, and what the error must say.
+type Breakage = (&'static str, Box<dyn Fn(&TestProject)>, &'static str);
+
 #[test]
 fn broken_revision_files() {
-    let cases: Vec<(&str, Box<dyn Fn(&TestProject)>, &str)> = vec![
+    let cases: Vec<Breakage> = vec![
         (
             "missing header",
-            Box::new(|p| std::fs::write(p.path("migrations/20261127000000_x.up.sql"), "CREATE TABLE x (y);\n").unwrap()),
+            Box::new(|p| {
+                std::fs::write(
+                    p.path("migrations/20261127000000_x.up.sql"),
+                    "CREATE TABLE x (y);\n",
+                )
+                .unwrap()
+            }),
             "missing header",
         ),
         (
@@ -43,7 +56,11 @@ fn broken_revision_files() {
         (
             "duplicate ids",
             Box::new(|p| {
-                std::fs::copy(p.up_file(POSTS), p.path(&format!("migrations/{POSTS}_copy.up.sql"))).unwrap();
+                std::fs::copy(
+                    p.up_file(POSTS),
+                    p.path(&format!("migrations/{POSTS}_copy.up.sql")),
+                )
+                .unwrap();
             }),
             "duplicate revision id",
         ),
@@ -69,8 +86,11 @@ fn broken_revision_files() {
             "header lies about its id",
             Box::new(|p| {
                 let text = std::fs::read_to_string(p.up_file(POSTS)).unwrap();
-                std::fs::write(p.up_file(POSTS), text.replace(&format!("revision {POSTS}"), "revision 20261126120001"))
-                    .unwrap();
+                std::fs::write(
+                    p.up_file(POSTS),
+                    text.replace(&format!("revision {POSTS}"), "revision 20261126120001"),
+                )
+                .unwrap();
             }),
             "file name says",
         ),
@@ -78,13 +98,19 @@ fn broken_revision_files() {
             "unknown directive",
             Box::new(|p| {
                 let text = std::fs::read_to_string(p.up_file(POSTS)).unwrap();
-                std::fs::write(p.up_file(POSTS), text.replace("strata:message", "strata:mesage")).unwrap();
+                std::fs::write(
+                    p.up_file(POSTS),
+                    text.replace("strata:message", "strata:mesage"),
+                )
+                .unwrap();
             }),
             "unknown directive",
         ),
         (
             "not UTF-8",
-            Box::new(|p| std::fs::write(p.up_file(POSTS), b"-- strata:revision 1\xff\xfe\n").unwrap()),
+            Box::new(|p| {
+                std::fs::write(p.up_file(POSTS), b"-- strata:revision 1\xff\xfe\n").unwrap()
+            }),
             "not UTF-8",
         ),
     ];
@@ -95,8 +121,16 @@ fn broken_revision_files() {
             let run = p.run(args);
             assert_eq!(run.code, 1, "{name}: {args:?}\n{}", run.stderr);
             let run = run.fails(1);
-            assert!(run.error().contains(needle), "{name}: expected {needle:?} in {}", run.stderr);
-            assert_eq!(p.db_bytes(), before, "{name}: {args:?} changed the database");
+            assert!(
+                run.error().contains(needle),
+                "{name}: expected {needle:?} in {}",
+                run.stderr
+            );
+            assert_eq!(
+                p.db_bytes(),
+                before,
+                "{name}: {args:?} changed the database"
+            );
         }
     }
 }
@@ -110,19 +144,59 @@ fn bad_targets() {
     refused(&p, &before, &["upgrade", "-1"], 2, "downgrade");
     refused(&p, &before, &["downgrade", "+1"], 2, "upgrade");
     refused(&p, &before, &["downgrade", POSTS], 1, "not applied");
-    refused(&p, &before, &["downgrade", "-3"], 1, "only 1 can be downgraded");
+    refused(
+        &p,
+        &before,
+        &["downgrade", "-3"],
+        1,
+        "only 1 can be downgraded",
+    );
     refused(&p, &before, &["show", "nope"], 2, "unknown revision");
     refused(&p, &before, &["stamp", "nope"], 2, "unknown revision");
-    refused(&p, &before, &["upgrade", "--bogus"], 2, "unexpected argument");
+    refused(
+        &p,
+        &before,
+        &["upgrade", "--bogus"],
+        2,
+        "unexpected argument",
+    );
     refused(&p, &before, &["frobnicate"], 2, "unrecognized subcommand");
-    refused(&p, &before, &["revision", "-m", "two\nlines"], 1, "single line");
-    refused(&p, &before, &["revision", "-m", "x", "--rev-id", "../../x"], 1, "invalid revision id");
-    refused(&p, &before, &["revision", "-m", "x", "--rev-id", USERS], 1, "already exists");
+    refused(
+        &p,
+        &before,
+        &["revision", "-m", "two\nlines"],
+        1,
+        "single line",
+    );
+    refused(
+        &p,
+        &before,
+        &["revision", "-m", "x", "--rev-id", "../../x"],
+        1,
+        "invalid revision id",
+    );
+    refused(
+        &p,
+        &before,
+        &["revision", "-m", "x", "--rev-id", USERS],
+        1,
+        "already exists",
+    );
     refused(&p, &before, &["downgrade", "--sql"], 2, "FROM:TO");
     p.run(&["upgrade"]).ok();
     let at_head = p.db_bytes();
-    let run = refused(&p, &at_head, &["upgrade", USERS], 1, "behind the current revision");
-    assert!(run.stderr.contains(&format!("strata downgrade {USERS}")), "{}", run.stderr);
+    let run = refused(
+        &p,
+        &at_head,
+        &["upgrade", USERS],
+        1,
+        "behind the current revision",
+    );
+    assert!(
+        run.stderr.contains(&format!("strata downgrade {USERS}")),
+        "{}",
+        run.stderr
+    );
     let run = p.run(&["upgrade"]).ok();
     assert!(run.stderr.contains("Nothing to upgrade"), "{}", run.stderr);
 }
@@ -131,10 +205,18 @@ fn bad_targets() {
 fn ambiguous_prefix_lists_candidates() {
     let (p, before) = at_users();
     let run = refused(&p, &before, &["upgrade", "202611261"], 2, "ambiguous");
-    assert!(run.error().contains(USERS) && run.error().contains(POSTS), "{}", run.stderr);
+    assert!(
+        run.error().contains(USERS) && run.error().contains(POSTS),
+        "{}",
+        run.stderr
+    );
     p.write_revision("20261126120001", POSTS, "third", "", "");
     let run = refused(&p, &before, &["show", "202611261200"], 2, "ambiguous");
-    assert!(run.error().contains(POSTS) && run.error().contains("20261126120001"), "{}", run.stderr);
+    assert!(
+        run.error().contains(POSTS) && run.error().contains("20261126120001"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -173,7 +255,13 @@ fn applied_revision_whose_file_is_gone() {
 #[test]
 fn several_heads_refuse_upgrade_until_merged() {
     let (p, before) = at_users();
-    p.write_revision("20261126130000", USERS, "tags table", "CREATE TABLE tag (name TEXT);\n", "DROP TABLE tag;\n");
+    p.write_revision(
+        "20261126130000",
+        USERS,
+        "tags table",
+        "CREATE TABLE tag (name TEXT);\n",
+        "DROP TABLE tag;\n",
+    );
     let run = refused(&p, &before, &["upgrade"], 1, "2 heads");
     assert!(run.stderr.contains("strata merge"), "{}", run.stderr);
     refused(&p, &before, &["revision", "-m", "x"], 1, "2 heads");
@@ -185,14 +273,23 @@ fn several_heads_refuse_upgrade_until_merged() {
     let merge = p.run(&["merge", "-m", "merge heads"]).ok();
     let merge_id = merge.stdout.trim().to_string();
     let up = std::fs::read_to_string(p.up_file(&merge_id)).unwrap();
-    assert!(up.contains(&format!("parent   {POSTS}, 20261126130000")), "{up}");
+    assert!(
+        up.contains(&format!("parent   {POSTS}, 20261126130000")),
+        "{up}"
+    );
     p.run(&["upgrade"]).ok();
     assert_eq!(p.applied().len(), 4);
-    assert_eq!(p.run(&["current"]).ok().stdout.trim(), format!("{merge_id} (head)"));
+    assert_eq!(
+        p.run(&["current"]).ok().stdout.trim(),
+        format!("{merge_id} (head)")
+    );
     // Reverting the merge leaves the database on both branches.
     p.run(&["downgrade"]).ok();
     let current = p.run(&["current"]).ok().stdout;
-    assert!(current.contains(POSTS) && current.contains("20261126130000"), "{current}");
+    assert!(
+        current.contains(POSTS) && current.contains("20261126130000"),
+        "{current}"
+    );
     let bytes = p.db_bytes();
     refused(&p, &bytes, &["downgrade", "-1"], 1, "several revisions");
     p.run(&["downgrade", USERS]).ok();
@@ -217,7 +314,10 @@ fn newer_bookkeeping_is_refused() {
     let p = TestProject::microblog();
     p.run(&["upgrade", "+1"]).ok();
     p.db()
-        .execute("UPDATE strata_meta SET value = '99' WHERE key = 'bookkeeping_version'", [])
+        .execute(
+            "UPDATE strata_meta SET value = '99' WHERE key = 'bookkeeping_version'",
+            [],
+        )
         .unwrap();
     let before = p.db_bytes();
     refused(&p, &before, &["upgrade"], 1, "newer strata");

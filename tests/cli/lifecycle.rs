@@ -10,15 +10,42 @@ fn seed_lifecycle() {
     let p = TestProject::microblog();
     let run = p.run(&["upgrade"]).ok();
     assert_eq!(p.applied(), [USERS, POSTS]);
-    assert!(run.stderr.contains(&format!("Running upgrade base -> {USERS}, users table")), "{}", run.stderr);
-    assert!(run.stderr.contains(&format!("Running upgrade {USERS} -> {POSTS}, posts table")));
-    let tables: Vec<String> = user_schema(&p.db()).into_iter().map(|(_, n, _)| n).collect();
-    assert_eq!(tables, ["ix_post_timestamp", "ix_post_user_id", "ix_user_email", "ix_user_username", "post", "user"]);
+    assert!(
+        run.stderr
+            .contains(&format!("Running upgrade base -> {USERS}, users table")),
+        "{}",
+        run.stderr
+    );
+    assert!(run
+        .stderr
+        .contains(&format!("Running upgrade {USERS} -> {POSTS}, posts table")));
+    let tables: Vec<String> = user_schema(&p.db())
+        .into_iter()
+        .map(|(_, n, _)| n)
+        .collect();
+    assert_eq!(
+        tables,
+        [
+            "ix_post_timestamp",
+            "ix_post_user_id",
+            "ix_user_email",
+            "ix_user_username",
+            "post",
+            "user"
+        ]
+    );
 
     let history = p.run(&["history"]).ok();
     let first = history.stdout.lines().nth(2).unwrap();
-    assert!(first.contains(POSTS) && first.contains("head, current") && first.contains("applied"), "{}", history.stdout);
-    assert_eq!(p.run(&["current"]).ok().stdout.trim(), format!("{POSTS} (head)"));
+    assert!(
+        first.contains(POSTS) && first.contains("head, current") && first.contains("applied"),
+        "{}",
+        history.stdout
+    );
+    assert_eq!(
+        p.run(&["current"]).ok().stdout.trim(),
+        format!("{POSTS} (head)")
+    );
 
     // The users John and Susan and one post, as in the chapter.
     p.db()
@@ -30,7 +57,11 @@ fn seed_lifecycle() {
 
     p.run(&["downgrade"]).ok();
     assert_eq!(p.applied(), [USERS]);
-    assert_eq!(p.query_i64("SELECT count(*) FROM user"), 2, "users survive reverting the posts table");
+    assert_eq!(
+        p.query_i64("SELECT count(*) FROM user"),
+        2,
+        "users survive reverting the posts table"
+    );
     assert_eq!(p.run(&["current"]).ok().stdout.trim(), USERS);
 
     p.run(&["downgrade", "base"]).ok();
@@ -41,7 +72,10 @@ fn seed_lifecycle() {
     p.run(&["upgrade"]).ok();
     assert_eq!(p.applied(), [USERS, POSTS]);
     let log: i64 = p.query_i64("SELECT count(*) FROM strata_log");
-    assert_eq!(log, 6, "every upgrade and downgrade step is in the audit log");
+    assert_eq!(
+        log, 6,
+        "every upgrade and downgrade step is in the audit log"
+    );
 }
 
 #[test]
@@ -65,9 +99,17 @@ fn revision_builds_on_head_and_runs() {
     assert_eq!(id.len(), 14, "a UTC timestamp id: {id}");
     let up = std::fs::read_to_string(p.up_file(&id)).unwrap();
     assert!(up.contains(&format!("-- strata:parent   {POSTS}")), "{up}");
-    assert!(p.up_file(&id).to_string_lossy().ends_with("_seed_admin_user.up.sql"));
+    assert!(p
+        .up_file(&id)
+        .to_string_lossy()
+        .ends_with("_seed_admin_user.up.sql"));
     // A second revision in the same second gets the next id.
-    let second = p.run(&["revision", "-m", "again"]).ok().stdout.trim().to_string();
+    let second = p
+        .run(&["revision", "-m", "again"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
     assert!(second > id, "{second} > {id}");
     std::fs::write(
         p.up_file(&id),
@@ -75,7 +117,10 @@ fn revision_builds_on_head_and_runs() {
     )
     .unwrap();
     p.run(&["upgrade"]).ok();
-    assert_eq!(p.query_i64("SELECT count(*) FROM user WHERE username = 'admin'"), 1);
+    assert_eq!(
+        p.query_i64("SELECT count(*) FROM user WHERE username = 'admin'"),
+        1
+    );
 }
 
 #[test]
@@ -88,7 +133,10 @@ fn stamp_sets_the_revision_without_running_scripts() {
     assert_eq!(p.applied(), [USERS]);
     p.run(&["stamp", "base"]).ok();
     assert!(p.applied().is_empty());
-    assert_eq!(p.query_i64("SELECT count(*) FROM strata_log WHERE direction = 'stamp'"), 3);
+    assert_eq!(
+        p.query_i64("SELECT count(*) FROM strata_log WHERE direction = 'stamp'"),
+        3
+    );
 }
 
 #[test]
@@ -98,14 +146,21 @@ fn json_output_is_one_document() {
     let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["steps"].as_array().unwrap().len(), 2);
     assert_eq!(doc["current"][0], POSTS);
-    for cmd in [&["history"][..], &["current"], &["heads"], &["branches"], &["show"]] {
+    for cmd in [
+        &["history"][..],
+        &["current"],
+        &["heads"],
+        &["branches"],
+        &["show"],
+    ] {
         let mut args = cmd.to_vec();
         args.extend(["--format", "json"]);
         let run = p.run(&args).ok();
         serde_json::from_str::<serde_json::Value>(&run.stdout)
             .unwrap_or_else(|e| panic!("{cmd:?}: {e}\n{}", run.stdout));
     }
-    let history: serde_json::Value = serde_json::from_str(&p.run(&["history", "--format", "json"]).stdout).unwrap();
+    let history: serde_json::Value =
+        serde_json::from_str(&p.run(&["history", "--format", "json"]).stdout).unwrap();
     assert_eq!(history["revisions"][0]["state"], "applied");
     let failed = p.run(&["show", "nope", "--format", "json"]).fails(2);
     let doc: serde_json::Value = serde_json::from_str(&failed.stdout).unwrap();
@@ -115,16 +170,40 @@ fn json_output_is_one_document() {
 #[test]
 fn init_writes_a_project() {
     let dir = tempfile::tempdir().unwrap();
-    let run = strata_cmd().current_dir(dir.path()).arg("init").output().unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let run = strata_cmd()
+        .current_dir(dir.path())
+        .arg("init")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert!(dir.path().join("strata.toml").is_file());
     assert!(dir.path().join("schema.sql").is_file());
     assert!(dir.path().join("migrations").is_dir());
-    let again = strata_cmd().current_dir(dir.path()).arg("init").output().unwrap();
+    let again = strata_cmd()
+        .current_dir(dir.path())
+        .arg("init")
+        .output()
+        .unwrap();
     assert_eq!(again.status.code(), Some(2));
     // An empty project: history and current work, upgrade has nothing to do.
-    let history = strata_cmd().current_dir(dir.path()).arg("history").output().unwrap();
+    let history = strata_cmd()
+        .current_dir(dir.path())
+        .arg("history")
+        .output()
+        .unwrap();
     assert!(history.status.success());
-    let upgrade = strata_cmd().current_dir(dir.path()).arg("upgrade").output().unwrap();
-    assert!(upgrade.status.success(), "{}", String::from_utf8_lossy(&upgrade.stderr));
+    let upgrade = strata_cmd()
+        .current_dir(dir.path())
+        .arg("upgrade")
+        .output()
+        .unwrap();
+    assert!(
+        upgrade.status.success(),
+        "{}",
+        String::from_utf8_lossy(&upgrade.stderr)
+    );
 }

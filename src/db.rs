@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+use crate::config::display_path;
 use crate::{Error, Result};
 
 /// How long a read-only command waits for a writer's lock before giving up.
@@ -20,7 +21,7 @@ pub fn open_read(path: &Path) -> Result<Option<Connection>> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(Error::sqlite(format!(
         "opening {} read-only",
-        path.display()
+        display_path(path)
     )))?;
     conn.busy_timeout(READ_LOCK_TIMEOUT)
         .map_err(Error::sqlite("setting the busy timeout"))?;
@@ -34,8 +35,8 @@ pub fn open_write(path: &Path, lock_timeout: Duration) -> Result<Connection> {
         if !dir.is_dir() {
             return Err(Error::Failed(format!(
                 "cannot create database {}: directory {} does not exist",
-                path.display(),
-                dir.display()
+                display_path(path),
+                display_path(dir)
             )));
         }
     }
@@ -43,7 +44,7 @@ pub fn open_write(path: &Path, lock_timeout: Duration) -> Result<Connection> {
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)
-        .map_err(Error::sqlite(format!("opening {}", path.display())))?;
+        .map_err(Error::sqlite(format!("opening {}", display_path(path))))?;
     conn.busy_timeout(lock_timeout)
         .map_err(Error::sqlite("setting the lock timeout"))?;
     check_is_database(&conn, path)?;
@@ -57,7 +58,7 @@ fn check_is_database(conn: &Connection, path: &Path) -> Result<()> {
         r.get::<_, i64>(0)
     })
     .map(|_| ())
-    .map_err(Error::sqlite(format!("reading {}", path.display())))
+    .map_err(Error::sqlite(format!("reading {}", display_path(path))))
 }
 
 /// Whether an error is SQLite saying the database is locked or busy.

@@ -97,7 +97,12 @@ fn report(out: &Printer, err: &anyhow::Error) -> ExitCode {
     let lib = err.chain().find_map(|e| e.downcast_ref::<strata::Error>());
     let code = lib.map_or(1, strata::Error::exit_code);
     let hint = lib.and_then(strata::Error::hint);
-    let message = format!("{err:#}");
+    // strata's errors already say what their cause said; printing the
+    // whole chain would repeat it.
+    let message = match err.downcast_ref::<strata::Error>() {
+        Some(top) => top.to_string(),
+        None => format!("{err:#}"),
+    };
     if out.json() {
         out.emit_json(&serde_json::json!({ "error": message, "hint": hint, "exit_code": code }));
     }

@@ -71,6 +71,22 @@ pub fn strata_cmd() -> Command {
     cmd
 }
 
+/// Runs strata in any directory (not necessarily a project).
+pub fn run_in(dir: &Path, args: &[&std::ffi::OsStr]) -> Run {
+    Run::from(
+        strata_cmd()
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("strata runs"),
+    )
+}
+
+/// `&str` arguments as the `OsStr`s `run_in` takes.
+pub fn os<'a>(args: &[&'a str]) -> Vec<&'a std::ffi::OsStr> {
+    args.iter().map(|a| std::ffi::OsStr::new(*a)).collect()
+}
+
 impl TestProject {
     /// An empty project: strata.toml (database app.db) and migrations/.
     pub fn new() -> TestProject {

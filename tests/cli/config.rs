@@ -1,5 +1,7 @@
 //! Finding the project and its database (DESIGN §1).
 
+use std::ffi::OsStr;
+
 use crate::common::*;
 
 #[test]
@@ -51,51 +53,35 @@ fn finds_the_project_upward_or_by_flag() {
     let p = TestProject::microblog();
     let sub = p.path("app/templates");
     std::fs::create_dir_all(&sub).unwrap();
-    let run = strata_cmd()
-        .current_dir(&sub)
-        .arg("upgrade")
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    run_in(&sub, &os(&["upgrade"])).ok();
     assert!(
         p.db_path().is_file(),
         "the database is relative to strata.toml, not the working directory"
     );
     let elsewhere = tempfile::tempdir().unwrap();
-    let run = strata_cmd()
-        .current_dir(elsewhere.path())
-        .args(["-C"])
-        .arg(p.dir.path())
-        .arg("current")
-        .output()
-        .unwrap();
-    assert!(run.status.success());
-    assert!(String::from_utf8_lossy(&run.stdout).contains("(head)"));
+    let flag_c = [
+        OsStr::new("-C"),
+        p.dir.path().as_os_str(),
+        OsStr::new("current"),
+    ];
+    assert!(run_in(elsewhere.path(), &flag_c)
+        .ok()
+        .stdout
+        .contains("(head)"));
     let config = p.path("strata.toml");
-    let run = strata_cmd()
-        .current_dir(elsewhere.path())
-        .arg("--config")
-        .arg(&config)
-        .arg("current")
-        .output()
-        .unwrap();
-    assert!(run.status.success());
+    let flag_config = [
+        OsStr::new("--config"),
+        config.as_os_str(),
+        OsStr::new("current"),
+    ];
+    run_in(elsewhere.path(), &flag_config).ok();
 }
 
 #[test]
 fn configuration_errors_exit_2() {
     let empty = tempfile::tempdir().unwrap();
-    let run = strata_cmd()
-        .current_dir(empty.path())
-        .arg("current")
-        .output()
-        .unwrap();
-    assert_eq!(run.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&run.stderr);
+    let run = run_in(empty.path(), &os(&["current"])).fails(2);
+    let stderr = run.stderr;
     assert!(
         stderr.starts_with("error: no strata.toml found"),
         "{stderr}"

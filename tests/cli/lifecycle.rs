@@ -170,40 +170,12 @@ fn json_output_is_one_document() {
 #[test]
 fn init_writes_a_project() {
     let dir = tempfile::tempdir().unwrap();
-    let run = strata_cmd()
-        .current_dir(dir.path())
-        .arg("init")
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    run_in(dir.path(), &os(&["init"])).ok();
     assert!(dir.path().join("strata.toml").is_file());
     assert!(dir.path().join("schema.sql").is_file());
     assert!(dir.path().join("migrations").is_dir());
-    let again = strata_cmd()
-        .current_dir(dir.path())
-        .arg("init")
-        .output()
-        .unwrap();
-    assert_eq!(again.status.code(), Some(2));
-    // An empty project: history and current work, upgrade has nothing to do.
-    let history = strata_cmd()
-        .current_dir(dir.path())
-        .arg("history")
-        .output()
-        .unwrap();
-    assert!(history.status.success());
-    let upgrade = strata_cmd()
-        .current_dir(dir.path())
-        .arg("upgrade")
-        .output()
-        .unwrap();
-    assert!(
-        upgrade.status.success(),
-        "{}",
-        String::from_utf8_lossy(&upgrade.stderr)
-    );
+    run_in(dir.path(), &os(&["init"])).fails(2);
+    // An empty project: history works, upgrade has nothing to do.
+    run_in(dir.path(), &os(&["history"])).ok();
+    run_in(dir.path(), &os(&["upgrade"])).ok();
 }

@@ -305,6 +305,12 @@ fn run_step(conn: &Connection, rev: &Revision, direction: Direction) -> Result<S
     execute_script(conn, file, file.transactional)?;
     check_foreign_keys(conn, &rev.id)?;
     let duration_ms = started.elapsed().as_millis() as u64;
+    record(conn, rev, direction, duration_ms)?;
+    Ok(step(rev, direction, duration_ms))
+}
+
+/// Writes the bookkeeping rows of one applied or reverted revision.
+fn record(conn: &Connection, rev: &Revision, direction: Direction, duration_ms: u64) -> Result<()> {
     let now = format_time(time::OffsetDateTime::now_utc());
     let when = When {
         at: Some(&now),
@@ -315,8 +321,7 @@ fn run_step(conn: &Connection, rev: &Revision, direction: Direction) -> Result<S
         Direction::Downgrade => history::downgrade_sql(&rev.id, when),
     };
     conn.execute_batch(&sql)
-        .map_err(Error::sqlite(format!("recording revision {}", rev.id)))?;
-    Ok(step(rev, direction, duration_ms))
+        .map_err(Error::sqlite(format!("recording revision {}", rev.id)))
 }
 
 fn step(rev: &Revision, direction: Direction, duration_ms: u64) -> Step {
@@ -492,17 +497,7 @@ fn run_outside_transaction(
         check_foreign_keys(conn, &rev.id)?;
         history::ensure(conn)?;
         let duration_ms = started.elapsed().as_millis() as u64;
-        let now = format_time(time::OffsetDateTime::now_utc());
-        let when = When {
-            at: Some(&now),
-            duration_ms: duration_ms as i64,
-        };
-        let sql = match direction {
-            Direction::Upgrade => history::upgrade_sql(&entry(rev), when),
-            Direction::Downgrade => history::downgrade_sql(&rev.id, when),
-        };
-        conn.execute_batch(&sql)
-            .map_err(Error::sqlite(format!("recording revision {}", rev.id)))?;
+        record(conn, rev, direction, duration_ms)?;
         Ok(Some(duration_ms))
     })();
     match result {

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use crate::config::ConfigError;
 use crate::graph::GraphError;
 use crate::runner::RunError;
+use crate::schema::inspect::InspectError;
+use crate::schema::load::LoadError;
 use crate::script::ScriptError;
 
 /// Anything a strata command can fail with.
@@ -19,6 +21,13 @@ pub enum Error {
     Graph(#[from] GraphError),
     #[error(transparent)]
     Run(#[from] RunError),
+    #[error(transparent)]
+    Schema(#[from] LoadError),
+    #[error(transparent)]
+    Inspect(#[from] InspectError),
+    /// An operation that failed, with a suggestion (exit code 1).
+    #[error("{message}")]
+    Hinted { message: String, hint: String },
     #[error("{context}: {source}")]
     Sqlite {
         context: String,
@@ -59,6 +68,8 @@ impl Error {
             Error::Graph(e) => e.hint(),
             Error::Run(e) => e.hint(),
             Error::Script(e) => e.hint(),
+            Error::Schema(e) => e.hint(),
+            Error::Hinted { hint, .. } => Some(hint.clone()),
             _ => None,
         }
     }

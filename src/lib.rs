@@ -23,8 +23,8 @@
 //! ```
 //!
 //! Imports point down only: `command → {runner, script, graph, history,
-//! plan, diff, schema, config}`; `graph` and `schema` import no other strata
-//! module. The binary in `src/bin/strata` is the edge: argument parsing,
+//! plan, diff, schema, config} → sql`; `graph` imports no other strata
+//! module, and `schema` only the lexical `sql` layer. The binary in `src/bin/strata` is the edge: argument parsing,
 //! printing and exit codes.
 
 pub mod command;
@@ -38,6 +38,7 @@ pub mod plan;
 pub mod runner;
 pub mod schema;
 pub mod script;
+pub mod sql;
 
 pub use error::{Error, Result};
 

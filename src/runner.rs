@@ -18,8 +18,8 @@ use serde::Serialize;
 
 use crate::graph::{Direction, Goal, GraphError};
 use crate::history::{self, Applied, Entry, When};
-use crate::script::split::{line_of, split};
 use crate::script::{format_time, Migrations, Revision, ScriptFile};
+use crate::sql::split::{line_of, split};
 use crate::{Error, Result};
 
 /// What can stop a run.
@@ -72,6 +72,9 @@ impl RunError {
             ),
             RunError::TransactionControl { .. } => Some(
                 "remove BEGIN/COMMIT from the script, or put `-- strata:transaction off` in its header".into(),
+            ),
+            RunError::Statement { message, .. } if message.starts_with("precheck failed") => Some(
+                "fix those rows first (a data revision from `strata revision` can do it), then upgrade again; nothing was changed".into(),
             ),
             RunError::NonTransactional { .. } => Some("run it without --single-transaction / --dry-run".into()),
             RunError::ForeignKey { .. } => Some(
@@ -195,7 +198,7 @@ fn locked_or(err: rusqlite::Error, opts: &Options, context: &str) -> Error {
 }
 
 /// Runs a script statement by statement, reporting a failure as `FILE:LINE`.
-fn execute_script(conn: &Connection, file: &ScriptFile, transactional: bool) -> Result<()> {
+pub fn execute_script(conn: &Connection, file: &ScriptFile, transactional: bool) -> Result<()> {
     let text = file.read()?;
     for stmt in split(&text) {
         if transactional && stmt.is_transaction_control() {

@@ -2,6 +2,7 @@
 //! options, does its work through the lower modules, and returns data for
 //! the binary to print — never printing itself.
 
+mod autogen;
 mod info;
 mod run;
 
@@ -13,9 +14,11 @@ use serde::Serialize;
 
 use crate::config::{display_path, Locator, Project, CONFIG_FILE};
 use crate::history::{self, Applied};
+use crate::runner::Options;
 use crate::script::{format_time, Migrations, NewRevision};
 use crate::{db, Error, Result};
 
+pub use autogen::*;
 pub use info::*;
 pub use run::*;
 
@@ -74,14 +77,44 @@ pub fn db_state(project: &Project, required: bool) -> Result<DbState> {
 pub struct InitReport {
     pub created: Vec<String>,
     pub kept: Vec<String>,
+    /// With `--from-db`: the baseline revision the database was stamped at
+    /// (none when the database had no schema yet).
+    pub baseline: Option<Created>,
 }
 
 /// Writes `strata.toml`, `schema.sql` (if absent) and `migrations/` in the
 /// starting directory. Refuses an existing project or a non-empty
 /// migrations directory.
-pub fn init(locator: &Locator, database: &str) -> Result<InitReport> {
-    crate::config::parse_database_url(database)?;
+///
+/// With `from_db`, adopts an existing database: its schema becomes
+/// schema.sql and a baseline revision, and the database is stamped at it.
+pub fn init(locator: &Locator, database: &str, from_db: bool) -> Result<InitReport> {
+    let db_path = crate::config::parse_database_url(database)?;
     let dir = crate::config::start_dir(locator)?;
+    let adopted = if from_db {
+        let path = dir.join(&db_path);
+        let Some(conn) = db::open_read(&path)? else {
+            return Err(Error::Usage(format!(
+                "--from-db: database {} does not exist",
+                display_path(&path)
+            )));
+        };
+        if !history::read_applied(&conn)?.is_empty() {
+            return Err(Error::Usage(format!(
+                "--from-db: {} already records strata revisions",
+                display_path(&path)
+            )));
+        }
+        if dir.join("schema.sql").exists() {
+            return Err(Error::Usage(
+                "--from-db writes schema.sql from the database, and schema.sql exists; move it away first"
+                    .into(),
+            ));
+        }
+        Some(crate::schema::inspect::inspect(&conn)?)
+    } else {
+        None
+    };
     let config = dir.join(CONFIG_FILE);
     let migrations = dir.join("migrations");
     let schema = dir.join("schema.sql");
@@ -105,6 +138,7 @@ pub fn init(locator: &Locator, database: &str) -> Result<InitReport> {
     let mut report = InitReport {
         created: Vec::new(),
         kept: Vec::new(),
+        baseline: None,
     };
     if !migrations.is_dir() {
         fs::create_dir_all(&migrations).map_err(Error::io(&migrations))?;
@@ -113,15 +147,37 @@ pub fn init(locator: &Locator, database: &str) -> Result<InitReport> {
     if schema.exists() {
         report.kept.push(display_path(&schema));
     } else {
-        fs::write(
-            &schema,
-            "-- The schema this project wants: plain SQLite DDL.\n-- Edit it, then run `strata migrate -m \"what changed\"`.\n",
-        )
-        .map_err(Error::io(&schema))?;
+        let text = match &adopted {
+            Some(live) => format!(
+                "-- The schema this project wants: plain SQLite DDL, adopted from the database.\n-- Edit it, then run `strata migrate -m \"what changed\"`.\n\n{}",
+                live.dump()
+            ),
+            None => "-- The schema this project wants: plain SQLite DDL.\n-- Edit it, then run `strata migrate -m \"what changed\"`.\n".into(),
+        };
+        fs::write(&schema, text).map_err(Error::io(&schema))?;
         report.created.push(display_path(&schema));
     }
     fs::write(&config, crate::config::render_config(database)).map_err(Error::io(&config))?;
     report.created.push(display_path(&config));
+    if let Some(live) = adopted.filter(|s| !s.tables.is_empty() || !s.objects.is_empty()) {
+        let project = Project::discover(&Locator {
+            dir: Some(dir.clone()),
+            config: None,
+            database: Some(db_path.display().to_string()),
+            database_url: None,
+        })?;
+        let (up, down) = baseline(&live);
+        let created = write_revision(
+            &self::migrations(&project)?,
+            None,
+            Vec::new(),
+            "baseline",
+            &up,
+            &down,
+        )?;
+        stamp(&project, &created.revision, &Options::default())?;
+        report.baseline = Some(created);
+    }
     Ok(report)
 }
 

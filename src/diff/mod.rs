@@ -1,5 +1,275 @@
 //! The diff: `Schema × Schema -> Vec<Change>`, pure. Each change knows its
-//! inverse (`Change::reverse`), so a down script is the up change list
+//! inverse ([`Change::reverse`]), so a down script is the up change list
 //! reversed and planned again, never a second diff.
 //!
-//! Arrives with autogenerate (`strata migrate`).
+//! Comparison is structural: keys ignore case, quoting and spacing, so
+//! `varchar(64)` and `VARCHAR( 64 )` are one type, and column order is not a
+//! change (ADD COLUMN always appends).
+//!
+//! Renames are not guessed here. The caller applies the renames the user
+//! named to the old schema first (SQLite rewrites every reference), diffs
+//! the result, and puts the renames in front of the list.
+//!
+//! The list comes in an order any planner can follow, and whose reverse is
+//! also such an order: dropped indexes, views and triggers; dropped tables
+//! (children first); altered tables; added tables (parents first); added
+//! indexes, views and triggers.
+
+mod change;
+
+use std::collections::BTreeSet;
+
+pub use change::{is_narrowing, Change, Detail};
+
+use crate::schema::{Column, Object, ObjectKind, Schema, Table};
+use crate::sql::{key_of, tokenize};
+
+/// Every difference between `from` and `to`, in an order that can be
+/// applied.
+pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
+    let mut changes = Vec::new();
+
+    // Objects that are gone or different: triggers, then views (dependents
+    // first), then indexes.
+    for kind in [ObjectKind::Trigger, ObjectKind::View, ObjectKind::Index] {
+        let mut gone: Vec<&Object> = from
+            .objects
+            .iter()
+            .filter(|o| o.kind == kind && !same_object(o, to))
+            .collect();
+        gone.sort_by_key(|o| std::cmp::Reverse(o.seq));
+        changes.extend(gone.into_iter().cloned().map(Change::DropObject));
+    }
+
+    let dropped: BTreeSet<String> = from
+        .tables
+        .iter()
+        .filter(|t| to.table(&t.name).is_none())
+        .map(|t| t.name.to_lowercase())
+        .collect();
+    for table in from.tables_parents_first().into_iter().rev() {
+        if dropped.contains(&table.name.to_lowercase()) {
+            changes.push(Change::DropTable(table.clone()));
+        }
+    }
+    let ordered = to.tables_parents_first();
+    for table in &ordered {
+        if let Some(old) = from.table(&table.name) {
+            let details = table_details(old, table);
+            if !details.is_empty() {
+                changes.push(Change::AlterTable {
+                    from: old.clone(),
+                    to: (*table).clone(),
+                    details,
+                });
+            }
+        }
+    }
+    for table in &ordered {
+        if from.table(&table.name).is_none() {
+            changes.push(Change::AddTable((*table).clone()));
+        }
+    }
+
+    for kind in [ObjectKind::Index, ObjectKind::View, ObjectKind::Trigger] {
+        let mut new: Vec<&Object> = to
+            .objects
+            .iter()
+            .filter(|o| o.kind == kind && !same_object(o, from))
+            .collect();
+        new.sort_by_key(|o| o.seq);
+        changes.extend(new.into_iter().cloned().map(Change::AddObject));
+    }
+    changes
+}
+
+/// The down change list for an up change list.
+pub fn reverse(changes: &[Change]) -> Vec<Change> {
+    changes.iter().rev().map(Change::reverse).collect()
+}
+
+fn same_object(o: &Object, other: &Schema) -> bool {
+    other
+        .object(o.kind, &o.name)
+        .is_some_and(|p| p.key == o.key && p.table.eq_ignore_ascii_case(&o.table))
+}
+
+fn expr_key(expr: &Option<String>) -> Option<String> {
+    expr.as_deref().map(|e| key_of(&tokenize(e)))
+}
+
+fn keys(exprs: &[String]) -> Vec<String> {
+    exprs.iter().map(|e| key_of(&tokenize(e))).collect()
+}
+
+/// How table `a` became table `b`; empty when they are the same.
+pub fn table_details(a: &Table, b: &Table) -> Vec<Detail> {
+    let mut details = Vec::new();
+    for col in &a.columns {
+        if b.column(&col.name).is_none() {
+            details.push(Detail::DropColumn(col.name.clone()));
+        }
+    }
+    for col in &b.columns {
+        match a.column(&col.name) {
+            None => details.push(Detail::AddColumn(col.name.clone())),
+            Some(old) => column_details(old, col, &mut details),
+        }
+    }
+    let (pk_a, pk_b) = (a.primary_key(), b.primary_key());
+    if pk_a != pk_b {
+        details.push(Detail::PrimaryKey {
+            from: pk_a,
+            to: pk_b,
+        });
+    }
+    let keys_b: Vec<&str> = b.constraints.iter().map(|c| c.key.as_str()).collect();
+    let keys_a: Vec<&str> = a.constraints.iter().map(|c| c.key.as_str()).collect();
+    for c in &a.constraints {
+        if !keys_b.contains(&c.key.as_str()) {
+            details.push(Detail::DropConstraint(c.clone()));
+        }
+    }
+    for c in &b.constraints {
+        if !keys_a.contains(&c.key.as_str()) {
+            details.push(Detail::AddConstraint(c.clone()));
+        }
+    }
+    if a.strict != b.strict {
+        details.push(Detail::Strict(b.strict));
+    }
+    if a.without_rowid != b.without_rowid {
+        details.push(Detail::WithoutRowid(b.without_rowid));
+    }
+    details
+}
+
+fn column_details(a: &Column, b: &Column, out: &mut Vec<Detail>) {
+    let column = b.name.clone();
+    let before = out.len();
+    if a.text.type_key != b.text.type_key {
+        out.push(Detail::Type {
+            column: column.clone(),
+            from: a.decl_type.clone(),
+            to: b.decl_type.clone(),
+        });
+    }
+    if a.not_null != b.not_null {
+        out.push(Detail::NotNull {
+            column: column.clone(),
+            now: b.not_null,
+        });
+    }
+    if expr_key(&a.default) != expr_key(&b.default) {
+        out.push(Detail::Default {
+            column: column.clone(),
+            from: a.default.clone(),
+            to: b.default.clone(),
+        });
+    }
+    if a.text.collation != b.text.collation {
+        out.push(Detail::Collation {
+            column: column.clone(),
+            from: a.text.collation.clone(),
+            to: b.text.collation.clone(),
+        });
+    }
+    if a.text.generated != b.text.generated || a.hidden != b.hidden {
+        let show = |c: &Column| {
+            c.text
+                .generated
+                .as_ref()
+                .map(|(e, stored)| format!("({e}) {}", if *stored { "STORED" } else { "VIRTUAL" }))
+        };
+        out.push(Detail::Generated {
+            column: column.clone(),
+            from: show(a),
+            to: show(b),
+        });
+    }
+    if a.text.unique != b.text.unique {
+        out.push(Detail::Unique {
+            column: column.clone(),
+            now: b.text.unique,
+        });
+    }
+    if keys(&a.text.checks) != keys(&b.text.checks) {
+        out.push(Detail::ColumnCheck {
+            column: column.clone(),
+            from: a.text.checks.clone(),
+            to: b.text.checks.clone(),
+        });
+    }
+    if a.text.references != b.text.references {
+        out.push(Detail::References {
+            column: column.clone(),
+            from: a.text.references.clone(),
+            to: b.text.references.clone(),
+        });
+    }
+    // Primary-key membership is reported once per table; anything else the
+    // facts above do not explain is still a change.
+    let explained = out.len() > before || (a.pk != b.pk);
+    if !explained && a.text.key != b.text.key {
+        out.push(Detail::Definition { column });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::load::load;
+
+    fn schema(sql: &str) -> Schema {
+        load(sql, "schema.sql").unwrap().1
+    }
+
+    fn lines(from: &str, to: &str) -> Vec<String> {
+        diff(&schema(from), &schema(to))
+            .iter()
+            .flat_map(Change::describe)
+            .collect()
+    }
+
+    #[test]
+    fn spelling_is_not_a_change() {
+        let a = "CREATE TABLE \"User\" (id INTEGER PRIMARY KEY, name VARCHAR( 64 ) not null, b INT);\nCREATE INDEX ix ON \"User\" (name);";
+        let b = "create table user (b int, ID integer primary key, \"name\" varchar(64) NOT NULL);\ncreate index if not exists IX on user(NAME);";
+        assert!(diff(&schema(a), &schema(b)).is_empty());
+    }
+
+    #[test]
+    fn detects_each_kind() {
+        let a = "CREATE TABLE t (id INTEGER PRIMARY KEY, price TEXT, legacy TEXT, qty INT);\nCREATE INDEX t_qty ON t (qty);";
+        let b = "CREATE TABLE t (id INTEGER PRIMARY KEY, price REAL, qty INT NOT NULL DEFAULT 0, CHECK (qty >= 0));\nCREATE INDEX t_qty ON t (qty DESC);\nCREATE TABLE u (id INTEGER PRIMARY KEY);\nCREATE VIEW v AS SELECT id FROM u;";
+        assert_eq!(
+            lines(a, b),
+            [
+                "removed index 't_qty' on 't'",
+                "removed column 't.legacy'",
+                "type change from TEXT to REAL on 't.price'",
+                "NOT NULL added on 't.qty'",
+                "default change from none to 0 on 't.qty'",
+                "added CHECK constraint on 't': qty >= 0",
+                "added table 'u'",
+                "added index 't_qty' on 't'",
+                "added view 'v'",
+            ]
+        );
+    }
+
+    #[test]
+    fn reverse_of_reverse_is_identity() {
+        let a = "CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT);";
+        let b = "CREATE TABLE t (id INTEGER PRIMARY KEY, y TEXT COLLATE NOCASE UNIQUE);\nCREATE TABLE c (t_id INT REFERENCES t(id));";
+        let changes = diff(&schema(a), &schema(b));
+        assert_eq!(reverse(&reverse(&changes)), changes);
+        let back = diff(&schema(b), &schema(a));
+        let desc = |c: &[Change]| {
+            let mut v: Vec<String> = c.iter().flat_map(Change::describe).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(desc(&reverse(&changes)), desc(&back));
+    }
+}

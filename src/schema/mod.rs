@@ -1,10 +1,22 @@
-//! The schema model: tables, columns, indexes, foreign keys, checks, views
-//! and triggers, as read from a live database or from `schema.sql` executed
-//! in an in-memory SQLite. Both sides go through the same inspector, so like
-//! is compared with like.
+//! The schema model: tables, columns, constraints, foreign keys, and the
+//! indexes, views and triggers around them, as read from a live database or
+//! from `schema.sql` executed in an in-memory SQLite. Both sides go through
+//! the same inspector ([`inspect::inspect`]), so like is compared with like.
 //!
-//! The model and its inspector arrive with autogenerate; until then this
-//! module only names the objects strata owns and never diffs.
+//! The model keeps each object's stored CREATE text: plans re-create objects
+//! from exactly what the user wrote, and comparison uses keys that ignore
+//! case, quoting and spacing.
+
+pub mod inspect;
+pub mod load;
+
+pub mod table;
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+pub use table::{ColumnText, ConstraintKind, ConstraintText, DefaultKind, TableText};
 
 /// Tables that belong to strata's bookkeeping and never appear in a diff,
 /// dump or check.
@@ -15,6 +27,270 @@ pub const BOOKKEEPING_TABLES: &[&str] = &["strata_history", "strata_log", "strat
 pub fn is_internal(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     lower.starts_with("sqlite_") || BOOKKEEPING_TABLES.contains(&lower.as_str())
+}
+
+/// A whole schema: what `sqlite_schema` holds, minus internal objects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Schema {
+    /// Tables in creation order.
+    pub tables: Vec<Table>,
+    /// Indexes, views and triggers in creation order.
+    pub objects: Vec<Object>,
+}
+
+/// A table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub name: String,
+    /// The CREATE TABLE text as SQLite stores it.
+    pub sql: String,
+    /// Position in `sqlite_schema`.
+    pub seq: i64,
+    pub columns: Vec<Column>,
+    /// Table constraints (PRIMARY KEY, UNIQUE, CHECK, FOREIGN KEY clauses).
+    pub constraints: Vec<ConstraintText>,
+    /// Every foreign key, column-level or table-level, from the pragma.
+    pub foreign_keys: Vec<ForeignKey>,
+    pub strict: bool,
+    pub without_rowid: bool,
+    /// Byte range of the table's name in `sql`.
+    pub name_span: (usize, usize),
+}
+
+/// A column: the pragma's facts plus what only the CREATE text shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    /// Declared type as written (`varchar(64)`), empty when none.
+    pub decl_type: String,
+    pub not_null: bool,
+    /// The DEFAULT expression as written.
+    pub default: Option<String>,
+    /// Position in the primary key, 0 when not part of it.
+    pub pk: u32,
+    /// 0 normal; 2 generated VIRTUAL; 3 generated STORED.
+    pub hidden: i64,
+    pub text: ColumnText,
+}
+
+impl Column {
+    pub fn is_generated(&self) -> bool {
+        self.hidden == 2 || self.hidden == 3 || self.text.generated.is_some()
+    }
+
+    /// SQLite's type affinity of the declared type
+    /// (sqlite.org/datatype3.html#determination_of_column_affinity).
+    pub fn affinity(&self) -> &'static str {
+        affinity(&self.decl_type)
+    }
+}
+
+/// The affinity rules of sqlite.org/datatype3.html, in their order.
+pub fn affinity(decl_type: &str) -> &'static str {
+    let t = decl_type.to_ascii_uppercase();
+    if t.contains("INT") {
+        "INTEGER"
+    } else if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") {
+        "TEXT"
+    } else if t.contains("BLOB") || t.trim().is_empty() {
+        "BLOB"
+    } else if t.contains("REAL") || t.contains("FLOA") || t.contains("DOUB") {
+        "REAL"
+    } else {
+        "NUMERIC"
+    }
+}
+
+/// One foreign key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForeignKey {
+    /// Child columns.
+    pub columns: Vec<String>,
+    /// Parent table.
+    pub table: String,
+    /// Parent columns; empty means the parent's primary key.
+    pub to: Vec<String>,
+    pub on_update: String,
+    pub on_delete: String,
+}
+
+/// What kind of non-table object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    Index,
+    View,
+    Trigger,
+}
+
+impl ObjectKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            ObjectKind::Index => "index",
+            ObjectKind::View => "view",
+            ObjectKind::Trigger => "trigger",
+        }
+    }
+
+    /// The `DROP …` keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            ObjectKind::Index => "INDEX",
+            ObjectKind::View => "VIEW",
+            ObjectKind::Trigger => "TRIGGER",
+        }
+    }
+}
+
+/// An index, view or trigger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    pub kind: ObjectKind,
+    pub name: String,
+    /// The table an index or trigger belongs to; for a view, its own name.
+    pub table: String,
+    pub sql: String,
+    pub seq: i64,
+    /// Comparison key of `sql`.
+    pub key: String,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether rows have a rowid (not WITHOUT ROWID).
+    pub fn has_rowid(&self) -> bool {
+        !self.without_rowid
+    }
+
+    /// The column that aliases the rowid (`INTEGER PRIMARY KEY`), if any.
+    pub fn rowid_alias(&self) -> Option<&Column> {
+        if self.without_rowid {
+            return None;
+        }
+        let pk: Vec<&Column> = self.columns.iter().filter(|c| c.pk > 0).collect();
+        match pk.as_slice() {
+            [only] if only.decl_type.eq_ignore_ascii_case("integer") => Some(only),
+            _ => None,
+        }
+    }
+
+    /// Primary-key columns in key order (lower-case).
+    pub fn primary_key(&self) -> Vec<String> {
+        let mut pk: Vec<&Column> = self.columns.iter().filter(|c| c.pk > 0).collect();
+        pk.sort_by_key(|c| c.pk);
+        pk.iter().map(|c| c.name.to_lowercase()).collect()
+    }
+
+    /// Whether this table uses AUTOINCREMENT.
+    pub fn autoincrement(&self) -> bool {
+        self.columns.iter().any(|c| c.text.autoincrement)
+    }
+
+    /// Names of the parent tables its foreign keys point at (lower-case).
+    pub fn parents(&self) -> BTreeSet<String> {
+        self.foreign_keys
+            .iter()
+            .map(|fk| fk.table.to_lowercase())
+            .collect()
+    }
+}
+
+impl Schema {
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn object(&self, kind: ObjectKind, name: &str) -> Option<&Object> {
+        self.objects
+            .iter()
+            .find(|o| o.kind == kind && o.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Indexes and triggers that belong to `table`.
+    pub fn attached_to<'a>(&'a self, table: &'a str) -> impl Iterator<Item = &'a Object> + 'a {
+        self.objects
+            .iter()
+            .filter(move |o| o.kind != ObjectKind::View && o.table.eq_ignore_ascii_case(table))
+    }
+
+    /// Tables in an order where every parent comes before its children
+    /// (creation order breaks ties; a cycle keeps creation order).
+    pub fn tables_parents_first(&self) -> Vec<&Table> {
+        let names: BTreeSet<String> = self.tables.iter().map(|t| t.name.to_lowercase()).collect();
+        let mut done: BTreeSet<String> = BTreeSet::new();
+        let mut out = Vec::with_capacity(self.tables.len());
+        let mut pending: Vec<&Table> = self.tables.iter().collect();
+        pending.sort_by_key(|t| t.seq);
+        while !pending.is_empty() {
+            let before = pending.len();
+            pending.retain(|t| {
+                let me = t.name.to_lowercase();
+                let ready = t
+                    .parents()
+                    .iter()
+                    .all(|p| *p == me || done.contains(p) || !names.contains(p));
+                if ready {
+                    done.insert(me);
+                    out.push(*t);
+                }
+                !ready
+            });
+            if pending.len() == before {
+                // A foreign-key cycle: any order works with enforcement off.
+                let t = pending.remove(0);
+                done.insert(t.name.to_lowercase());
+                out.push(t);
+            }
+        }
+        out
+    }
+
+    /// Every CREATE statement, dependency-ordered: tables parents-first,
+    /// then indexes, views and triggers in creation order.
+    pub fn statements(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .tables_parents_first()
+            .iter()
+            .map(|t| t.sql.as_str())
+            .collect();
+        for kind in [ObjectKind::Index, ObjectKind::View, ObjectKind::Trigger] {
+            let mut objects: Vec<&Object> =
+                self.objects.iter().filter(|o| o.kind == kind).collect();
+            objects.sort_by_key(|o| o.seq);
+            out.extend(objects.iter().map(|o| o.sql.as_str()));
+        }
+        out
+    }
+
+    /// The schema as normalized DDL (one statement per paragraph), ready to
+    /// be `schema.sql`.
+    pub fn dump(&self) -> String {
+        let mut out = String::new();
+        for stmt in self.statements() {
+            out.push_str(&crate::sql::pretty(stmt));
+            out.push_str(";\n\n");
+        }
+        if out.ends_with("\n\n") {
+            out.pop();
+        }
+        out
+    }
+}
+
+/// Whether the token stream of `sql` names `name` as a word anywhere. An
+/// over-approximation of "depends on", which is the safe direction for every
+/// use strata makes of it.
+pub fn mentions(sql: &str, name: &str) -> bool {
+    crate::sql::tokenize(sql)
+        .iter()
+        .any(|t| t.kind == crate::sql::Kind::Word && t.value().eq_ignore_ascii_case(name))
 }
 
 #[cfg(test)]
@@ -28,5 +304,23 @@ mod tests {
         assert!(is_internal("sqlite_sequence"));
         assert!(!is_internal("user"));
         assert!(!is_internal("strata_historyx"));
+    }
+
+    #[test]
+    fn affinities() {
+        assert_eq!(affinity("VARCHAR(64)"), "TEXT");
+        assert_eq!(affinity("BIGINT"), "INTEGER");
+        assert_eq!(affinity(""), "BLOB");
+        assert_eq!(affinity("DOUBLE PRECISION"), "REAL");
+        assert_eq!(affinity("DECIMAL(10,2)"), "NUMERIC");
+    }
+
+    #[test]
+    fn mentions_matches_words_only() {
+        assert!(mentions(
+            "CREATE VIEW v AS SELECT \"User\".id FROM user",
+            "user"
+        ));
+        assert!(!mentions("CREATE VIEW v AS SELECT 'user' AS x", "user"));
     }
 }

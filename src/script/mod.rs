@@ -4,8 +4,6 @@
 //! directory. It does not know about the graph's shape beyond handing the
 //! `(id, parents)` pairs to [`crate::graph`], nor about databases.
 
-pub mod split;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;

@@ -1,0 +1,54 @@
+use std::process::ExitCode;
+
+use strata::command::Against;
+
+use crate::Ctx;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum AgainstArg {
+    /// schema.sql
+    Schema,
+    /// what the database's applied revisions should have built
+    Head,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// What to compare the live database with
+    #[arg(long, value_enum, default_value = "schema")]
+    against: AgainstArg,
+}
+
+pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let project = ctx.project()?;
+    let against = match args.against {
+        AgainstArg::Schema => Against::Schema,
+        AgainstArg::Head => Against::Head,
+    };
+    let report = strata::command::drift(&project, against)?;
+    let code = if report.changes.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    };
+    if ctx.out.json() {
+        ctx.out.emit_json(&report);
+        return Ok(code);
+    }
+    if report.changes.is_empty() {
+        let other = match against {
+            Against::Schema => "schema.sql",
+            Against::Head => "its applied revisions",
+        };
+        ctx.out.status(format!(
+            "No differences: {} matches {other}.",
+            report.database
+        ));
+    } else {
+        ctx.out.data(report.unified.trim_end());
+        for line in &report.changes {
+            ctx.out.status(format!("Detected {line}"));
+        }
+    }
+    Ok(code)
+}

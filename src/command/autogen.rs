@@ -1,0 +1,778 @@
+//! Autogenerate and the schema checks: `migrate`, `check`, `diff`, `dump`,
+//! `verify` and `init --from-db`.
+//!
+//! `migrate` never writes a script it has not tried: the up script is run on
+//! an empty replica of the database's schema and must give exactly
+//! schema.sql; the down script must then give the database's schema back.
+//! A planner mistake is an error naming the change, never a wrong script.
+
+use std::collections::BTreeSet;
+use std::fs;
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::{write_revision, Created};
+use crate::config::{display_path, Project};
+use crate::diff::{self, Change, Detail};
+use crate::history;
+use crate::plan::{self, Plan};
+use crate::runner;
+use crate::schema::inspect::{inspect, replicate};
+use crate::schema::load::{check_references, load};
+use crate::schema::{affinity, Schema};
+use crate::script::Migrations;
+use crate::sql::quote_ident;
+use crate::{db, Error, Result};
+
+/// What `migrate` is asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct MigrateRequest {
+    pub message: String,
+    /// `TABLE.OLD=NEW`.
+    pub renames: Vec<String>,
+    /// `OLD=NEW`.
+    pub table_renames: Vec<String>,
+    pub allow_empty: bool,
+    pub rev_id: Option<String>,
+}
+
+/// A drop and an add that look like a rename.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RenameSuggestion {
+    /// The table (for a column rename), or the old table name.
+    pub table: String,
+    /// Old and new column names; `None` for a table rename.
+    pub column: Option<(String, String)>,
+    /// The new table name, for a table rename.
+    pub new_table: Option<String>,
+}
+
+impl RenameSuggestion {
+    /// The flag that asks for this rename.
+    pub fn flag(&self) -> String {
+        match (&self.column, &self.new_table) {
+            (Some((from, to)), _) => format!("--rename {}.{from}={to}", self.table),
+            (None, Some(to)) => format!("--rename-table {}={to}", self.table),
+            _ => String::new(),
+        }
+    }
+
+    /// The question asked on a terminal.
+    pub fn question(&self) -> String {
+        match (&self.column, &self.new_table) {
+            (Some((from, to)), _) => format!(
+                "Column '{t}.{from}' was removed and '{t}.{to}' added. Is it a rename?",
+                t = self.table
+            ),
+            (None, Some(to)) => format!(
+                "Table '{}' was removed and '{to}' added with the same columns. Is it a rename?",
+                self.table
+            ),
+            _ => String::new(),
+        }
+    }
+}
+
+/// What `migrate` found and wrote.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MigrateReport {
+    /// `added table 'post'`, … (printed as `Detected …`).
+    pub detected: Vec<String>,
+    /// Steps that lose data.
+    pub destructive: Vec<String>,
+    /// Rules the up script checks against existing rows first.
+    pub prechecks: Vec<String>,
+    /// Renames that were suggested and not taken.
+    pub suggestions: Vec<String>,
+    /// The revision written, if any.
+    pub created: Option<Created>,
+}
+
+/// The database's schema, read-only; an empty schema when the file does
+/// not exist.
+fn live_schema(project: &Project) -> Result<(Option<Connection>, Schema)> {
+    let path = project.database()?;
+    match db::open_read(path)? {
+        Some(conn) => {
+            let schema = inspect(&conn)?;
+            Ok((Some(conn), schema))
+        }
+        None => Ok((None, Schema::default())),
+    }
+}
+
+/// The declared schema from `schema.sql`.
+pub fn desired_schema(project: &Project) -> Result<Schema> {
+    let path = &project.schema;
+    let shown = display_path(path);
+    let text = match fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
+            Error::Failed(format!("{shown} is not UTF-8 text"))
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::Hinted {
+                message: format!("{shown} not found"),
+                hint: "declare the schema you want there, or start from the database with `strata dump > schema.sql`".into(),
+            })
+        }
+        Err(e) => return Err(Error::io(path)(e)),
+    };
+    Ok(load(&text, &shown)?.1)
+}
+
+/// `strata migrate`: diff schema.sql against the database at head and
+/// write the revision. `confirm` is asked about drop + add pairs that look
+/// like renames; answering yes plans them as renames.
+pub fn migrate(
+    project: &Project,
+    request: &MigrateRequest,
+    confirm: &mut dyn FnMut(&RenameSuggestion) -> bool,
+) -> Result<MigrateReport> {
+    crate::script::validate_message(&request.message)?;
+    if let Some(id) = &request.rev_id {
+        crate::script::validate_id(id)?;
+    }
+    let migrations = super::migrations(project)?;
+    let graph = &migrations.graph;
+    if graph.heads().len() > 1 {
+        return Err(Error::Hinted {
+            message: format!(
+                "the revision graph has several heads ({})",
+                graph.heads().join(", ")
+            ),
+            hint: "join them first with `strata merge -m \"merge heads\"`, then upgrade".into(),
+        });
+    }
+    let (conn, live) = live_schema(project)?;
+    let applied = match &conn {
+        Some(conn) => history::applied_ids(&history::read_applied(conn)?),
+        None => BTreeSet::new(),
+    };
+    let heads: Vec<String> = graph.heads().iter().map(|s| s.to_string()).collect();
+    let current: Vec<String> = graph
+        .current(&applied)
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if current != heads {
+        return Err(Error::Hinted {
+            message: format!(
+                "Target database is not up to date: it is at {}, the head is {}",
+                revs_or_base(&current),
+                revs_or_base(&heads)
+            ),
+            hint: "run `strata upgrade` first, so the new revision starts from the head".into(),
+        });
+    }
+    drop(conn);
+    let desired = desired_schema(project)?;
+
+    let mut table_renames = request
+        .table_renames
+        .iter()
+        .map(|r| parse_table_rename(r))
+        .collect::<Result<Vec<_>>>()?;
+    let mut column_renames = request
+        .renames
+        .iter()
+        .map(|r| parse_column_rename(r))
+        .collect::<Result<Vec<_>>>()?;
+    let mut declined: Vec<RenameSuggestion> = Vec::new();
+    let (renamed, renames, changes) = loop {
+        let (renamed, renames) = apply_renames(&live, &table_renames, &column_renames)?;
+        let changes = diff::diff(&renamed, &desired);
+        let fresh = suggest_renames(&changes)
+            .into_iter()
+            .find(|s| !declined.contains(s));
+        match fresh {
+            Some(s) if confirm(&s) => {
+                match (&s.column, &s.new_table) {
+                    (Some((from, to)), _) => {
+                        column_renames.push((s.table.clone(), from.clone(), to.clone()))
+                    }
+                    (None, Some(to)) => table_renames.push((s.table.clone(), to.clone())),
+                    _ => {}
+                }
+                continue;
+            }
+            Some(s) => {
+                declined.push(s);
+                continue;
+            }
+            None => break (renamed, renames, changes),
+        }
+    };
+    let mut report = MigrateReport {
+        suggestions: declined
+            .iter()
+            .map(|s| format!("{} If so, run again with `{}`", s.question(), s.flag()))
+            .collect(),
+        ..MigrateReport::default()
+    };
+
+    refuse_not_null_without_default(&changes, &declined)?;
+    let mut all = renames;
+    all.extend(changes);
+    report.detected = all.iter().flat_map(Change::describe).collect();
+    if all.is_empty() && !request.allow_empty {
+        return Ok(report);
+    }
+    for change in &all {
+        match change {
+            Change::DropTable(t) => report
+                .destructive
+                .push(format!("dropping table '{}' deletes its rows", t.name)),
+            Change::AlterTable { to, details, .. } => {
+                for d in details {
+                    if d.is_destructive() {
+                        report.destructive.push(d.describe(&to.name));
+                    }
+                    if d.is_data_dependent() {
+                        report.prechecks.push(d.describe(&to.name));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let up = plan::plan(&all, &renamed);
+    let down = plan::plan(&diff::reverse(&all), &desired);
+    try_plans(&live, &desired, &up, &down)?;
+    let body = |plan: &Plan, what: &str| {
+        if plan.steps.is_empty() {
+            format!("-- No schema changes: {what}.\n")
+        } else {
+            plan.render()
+        }
+    };
+    let parents = heads;
+    report.created = Some(write_revision(
+        &migrations,
+        request.rev_id.as_deref(),
+        parents,
+        &request.message,
+        &body(&up, "write the upgrade here if it moves data"),
+        &body(&down, "write the downgrade here"),
+    )?);
+    Ok(report)
+}
+
+fn parse_table_rename(text: &str) -> Result<(String, String)> {
+    match text.split_once('=') {
+        Some((old, new)) if !old.trim().is_empty() && !new.trim().is_empty() => {
+            Ok((old.trim().to_string(), new.trim().to_string()))
+        }
+        _ => Err(Error::Usage(format!(
+            "--rename-table takes OLD=NEW, not '{text}'"
+        ))),
+    }
+}
+
+fn parse_column_rename(text: &str) -> Result<(String, String, String)> {
+    let parsed = text.split_once('=').and_then(|(lhs, new)| {
+        let (table, old) = lhs.rsplit_once('.')?;
+        let parts = [table.trim(), old.trim(), new.trim()];
+        (!parts.iter().any(|p| p.is_empty())).then(|| {
+            (
+                parts[0].to_string(),
+                parts[1].to_string(),
+                parts[2].to_string(),
+            )
+        })
+    });
+    parsed.ok_or_else(|| Error::Usage(format!("--rename takes TABLE.OLD=NEW, not '{text}'")))
+}
+
+/// The live schema with the requested renames applied by SQLite itself
+/// (which rewrites every reference), and the rename changes.
+fn apply_renames(
+    live: &Schema,
+    tables: &[(String, String)],
+    columns: &[(String, String, String)],
+) -> Result<(Schema, Vec<Change>)> {
+    if tables.is_empty() && columns.is_empty() {
+        return Ok((live.clone(), Vec::new()));
+    }
+    let conn = Connection::open_in_memory().map_err(Error::sqlite("opening a scratch database"))?;
+    replicate(&conn, live).map_err(Error::sqlite("copying the schema"))?;
+    let mut changes = Vec::new();
+    let mut names: Vec<(String, String)> = Vec::new();
+    for (old, new) in tables {
+        let Some(table) = live.table(old) else {
+            return Err(Error::Usage(format!(
+                "--rename-table {old}={new}: the database has no table '{old}'"
+            )));
+        };
+        if live.table(new).is_some() && !new.eq_ignore_ascii_case(old) {
+            return Err(Error::Usage(format!(
+                "--rename-table {old}={new}: the database already has a table '{new}'"
+            )));
+        }
+        let sql = format!(
+            "ALTER TABLE {} RENAME TO {}",
+            quote_ident(&table.name),
+            quote_ident(new)
+        );
+        conn.execute_batch(&sql)
+            .map_err(|e| Error::Failed(format!("--rename-table {old}={new}: {e}")))?;
+        names.push((table.name.to_lowercase(), new.clone()));
+        changes.push(Change::RenameTable {
+            from: table.name.clone(),
+            to: new.clone(),
+        });
+    }
+    let after_tables = inspect(&conn)?;
+    for (table, old, new) in columns {
+        let current = names
+            .iter()
+            .find(|(from, _)| from.eq_ignore_ascii_case(table))
+            .map_or(table.as_str(), |(_, to)| to.as_str());
+        let flag = format!("--rename {table}.{old}={new}");
+        let Some(t) = after_tables.table(current) else {
+            return Err(Error::Usage(format!(
+                "{flag}: the database has no table '{table}'"
+            )));
+        };
+        let Some(col) = t.column(old) else {
+            return Err(Error::Usage(format!(
+                "{flag}: table '{}' has no column '{old}'",
+                t.name
+            )));
+        };
+        if t.column(new).is_some() && !new.eq_ignore_ascii_case(old) {
+            return Err(Error::Usage(format!(
+                "{flag}: table '{}' already has a column '{new}'",
+                t.name
+            )));
+        }
+        let sql = format!(
+            "ALTER TABLE {} RENAME COLUMN {} TO {}",
+            quote_ident(&t.name),
+            quote_ident(&col.name),
+            quote_ident(new)
+        );
+        conn.execute_batch(&sql)
+            .map_err(|e| Error::Failed(format!("{flag}: {e}")))?;
+        changes.push(Change::RenameColumn {
+            table: t.name.clone(),
+            from: col.name.clone(),
+            to: new.clone(),
+        });
+    }
+    Ok((inspect(&conn)?, changes))
+}
+
+/// Drop + add pairs that look like renames: in one table, a removed column
+/// and an added one of the same type affinity; or a removed table and an
+/// added one with the same column names.
+fn suggest_renames(changes: &[Change]) -> Vec<RenameSuggestion> {
+    let mut out = Vec::new();
+    for change in changes {
+        if let Change::AlterTable { from, to, details } = change {
+            let added: Vec<&String> = details
+                .iter()
+                .filter_map(|d| match d {
+                    Detail::AddColumn(c) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            let mut taken = BTreeSet::new();
+            for d in details {
+                let Detail::DropColumn(old) = d else { continue };
+                let Some(old_col) = from.column(old) else {
+                    continue;
+                };
+                let partner = added.iter().find(|new| {
+                    !taken.contains(*new)
+                        && to
+                            .column(new)
+                            .is_some_and(|c| affinity(&c.decl_type) == affinity(&old_col.decl_type))
+                });
+                if let Some(new) = partner {
+                    taken.insert(*new);
+                    out.push(RenameSuggestion {
+                        table: to.name.clone(),
+                        column: Some((old_col.name.clone(), (*new).clone())),
+                        new_table: None,
+                    });
+                }
+            }
+        }
+    }
+    let columns_of = |t: &crate::schema::Table| -> BTreeSet<String> {
+        t.columns.iter().map(|c| c.name.to_lowercase()).collect()
+    };
+    for change in changes {
+        let Change::DropTable(old) = change else {
+            continue;
+        };
+        for other in changes {
+            if let Change::AddTable(new) = other {
+                if columns_of(old) == columns_of(new) {
+                    out.push(RenameSuggestion {
+                        table: old.name.clone(),
+                        column: None,
+                        new_table: Some(new.name.clone()),
+                    });
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// DESIGN §4: a NOT NULL column with no default cannot be added to a table
+/// that may hold rows.
+fn refuse_not_null_without_default(changes: &[Change], renames: &[RenameSuggestion]) -> Result<()> {
+    for change in changes {
+        let Change::AlterTable { to, details, .. } = change else {
+            continue;
+        };
+        for d in details {
+            let Detail::AddColumn(name) = d else { continue };
+            let Some(col) = to.column(name) else { continue };
+            let no_default = col
+                .default
+                .as_deref()
+                .is_none_or(|d| d.eq_ignore_ascii_case("null"));
+            if col.not_null && no_default && !col.is_generated() {
+                let rename = renames.iter().find(|s| {
+                    s.table.eq_ignore_ascii_case(&to.name)
+                        && s.column
+                            .as_ref()
+                            .is_some_and(|(_, new)| new.eq_ignore_ascii_case(name))
+                });
+                if let Some(s) = rename {
+                    return Err(Error::Hinted {
+                        message: format!(
+                            "cannot add NOT NULL column '{}.{}' without a default: existing rows would have no value for it",
+                            to.name, col.name
+                        ),
+                        hint: format!("if it is a rename, say so: `strata migrate {}`", s.flag()),
+                    });
+                }
+                return Err(Error::Hinted {
+                    message: format!(
+                        "cannot add NOT NULL column '{}.{}' without a default: existing rows would have no value for it",
+                        to.name, col.name
+                    ),
+                    hint: "give it a DEFAULT in schema.sql, or add it nullable, fill it in a revision (`strata revision`), then make it NOT NULL".into(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs both plans on an empty replica of `live`: up must give `desired`,
+/// down must give `live` back, and every view and trigger must resolve.
+fn try_plans(live: &Schema, desired: &Schema, up: &Plan, down: &Plan) -> Result<()> {
+    let conn = Connection::open_in_memory().map_err(Error::sqlite("opening a scratch database"))?;
+    replicate(&conn, live).map_err(Error::sqlite("copying the schema"))?;
+    conn.execute_batch("PRAGMA foreign_keys = OFF")
+        .map_err(Error::sqlite("preparing a scratch database"))?;
+    let bug = |what: &str, detail: String| {
+        Error::Failed(format!(
+            "strata could not plan this change correctly ({what}: {detail}); nothing was written. Please report this as a bug in strata"
+        ))
+    };
+    for (plan, target, what) in [(up, desired, "upgrade"), (down, live, "downgrade")] {
+        conn.execute_batch(&plan.render())
+            .map_err(|e| bug(&format!("the {what} script fails"), e.to_string()))?;
+        check_references(&conn).map_err(|m| bug(&format!("after the {what}"), m))?;
+        let left = diff::diff(&inspect(&conn)?, target);
+        if !left.is_empty() {
+            let lines: Vec<String> = left.iter().flat_map(Change::describe).collect();
+            return Err(bug(
+                &format!("the {what} script leaves differences"),
+                lines.join("; "),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An in-memory database holding the schema the revisions in `upto`
+/// produce, run in graph order (with foreign keys off, like the runner).
+fn replay(migrations: &Migrations, upto: &BTreeSet<String>) -> Result<Connection> {
+    let conn = Connection::open_in_memory().map_err(Error::sqlite("opening a scratch database"))?;
+    conn.execute_batch("PRAGMA foreign_keys = OFF")
+        .map_err(Error::sqlite("preparing a scratch database"))?;
+    for rev in migrations.in_order().filter(|r| upto.contains(&r.id)) {
+        runner::execute_script(&conn, &rev.up, rev.up.transactional)?;
+    }
+    Ok(conn)
+}
+
+fn revs_or_base(revs: &[String]) -> String {
+    if revs.is_empty() {
+        "base".into()
+    } else {
+        revs.join(", ")
+    }
+}
+
+/// A unified diff of two schemas' normalized DDL.
+fn unified(a: &Schema, b: &Schema, a_name: &str, b_name: &str) -> String {
+    let (a, b) = (a.dump(), b.dump());
+    similar::TextDiff::from_lines(&a, &b)
+        .unified_diff()
+        .context_radius(3)
+        .header(a_name, b_name)
+        .to_string()
+}
+
+/// One thing `check` found wrong.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    pub message: String,
+    pub hint: Option<String>,
+    /// A unified diff, where one explains the problem.
+    pub diff: Option<String>,
+}
+
+/// What `check` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub revisions: usize,
+    pub problems: Vec<Problem>,
+}
+
+/// `strata check`, for CI: one head; the revisions, applied to an empty
+/// database, give schema.sql; no applied revision's file changed.
+pub fn check(project: &Project) -> Result<CheckReport> {
+    let migrations = super::migrations(project)?;
+    let graph = &migrations.graph;
+    let mut problems = Vec::new();
+    if graph.heads().len() > 1 {
+        problems.push(Problem {
+            message: format!(
+                "the revision graph has {} heads: {}",
+                graph.heads().len(),
+                graph.heads().join(", ")
+            ),
+            hint: Some("join them with `strata merge -m \"merge heads\"`".into()),
+            diff: None,
+        });
+    }
+    let desired = desired_schema(project)?;
+    let all: BTreeSet<String> = migrations.in_order().map(|r| r.id.clone()).collect();
+    match replay(&migrations, &all) {
+        Err(e) => problems.push(Problem {
+            message: format!("the revisions do not apply to an empty database: {e}"),
+            hint: None,
+            diff: None,
+        }),
+        Ok(conn) => {
+            let built = inspect(&conn)?;
+            let changes = diff::diff(&built, &desired);
+            if !changes.is_empty() {
+                let lines: Vec<String> = changes.iter().flat_map(Change::describe).collect();
+                problems.push(Problem {
+                    message: format!(
+                        "schema.sql differs from what the revisions build: {}",
+                        lines.join("; ")
+                    ),
+                    hint: Some(
+                        "run `strata migrate -m \"…\"` to write a revision for the difference"
+                            .into(),
+                    ),
+                    diff: Some(unified(&built, &desired, "revisions", "schema.sql")),
+                });
+            }
+        }
+    }
+    if let Ok(path) = project.database() {
+        if let Some(conn) = db::open_read(path)? {
+            for row in history::read_applied(&conn)? {
+                match migrations.get(&row.revision) {
+                    None => problems.push(Problem {
+                        message: format!(
+                            "revision {} is applied to the database but its files are missing",
+                            row.revision
+                        ),
+                        hint: Some("restore the files from version control".into()),
+                        diff: None,
+                    }),
+                    Some(rev)
+                        if rev.up.sha256 != row.up_sha256 || rev.down.sha256 != row.down_sha256 =>
+                    {
+                        let file = if rev.up.sha256 != row.up_sha256 {
+                            &rev.up
+                        } else {
+                            &rev.down
+                        };
+                        problems.push(Problem {
+                            message: format!(
+                                "{} was modified after revision {} was applied",
+                                file.display, row.revision
+                            ),
+                            hint: Some(
+                                "restore the file; write a new revision for a new change".into(),
+                            ),
+                            diff: None,
+                        });
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    Ok(CheckReport {
+        revisions: all.len(),
+        problems,
+    })
+}
+
+/// What `diff` compares the database against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Against {
+    /// schema.sql.
+    Schema,
+    /// What the applied revisions should have built.
+    Head,
+}
+
+/// What `diff` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffReport {
+    pub against: Against,
+    pub database: String,
+    /// The changes that would take the database to the other side.
+    pub changes: Vec<String>,
+    pub unified: String,
+}
+
+/// `strata diff`: drift between the live database and schema.sql (or what
+/// its applied revisions should have built). Read-only.
+pub fn drift(project: &Project, against: Against) -> Result<DiffReport> {
+    let path = project.database()?;
+    let Some(conn) = db::open_read(path)? else {
+        return Err(Error::Hinted {
+            message: format!("database {} does not exist", display_path(path)),
+            hint: "`strata upgrade` creates it".into(),
+        });
+    };
+    let live = inspect(&conn)?;
+    let (other, name) = match against {
+        Against::Schema => (desired_schema(project)?, "schema.sql".to_string()),
+        Against::Head => {
+            let migrations = super::migrations(project)?;
+            let applied = history::applied_ids(&history::read_applied(&conn)?);
+            migrations.graph.check_applied(&applied)?;
+            let built = replay(&migrations, &applied)?;
+            (inspect(&built)?, "revisions".to_string())
+        }
+    };
+    let changes = diff::diff(&live, &other);
+    Ok(DiffReport {
+        against,
+        database: display_path(path),
+        changes: changes.iter().flat_map(Change::describe).collect(),
+        unified: if changes.is_empty() {
+            String::new()
+        } else {
+            unified(&live, &other, "database", &name)
+        },
+    })
+}
+
+/// `strata dump`: the live database's schema as normalized DDL.
+pub fn dump(project: &Project) -> Result<String> {
+    let path = project.database()?;
+    let Some(conn) = db::open_read(path)? else {
+        return Err(Error::Hinted {
+            message: format!("database {} does not exist", display_path(path)),
+            hint: "`strata upgrade` creates it".into(),
+        });
+    };
+    Ok(inspect(&conn)?.dump())
+}
+
+/// One revision's verdict in `verify`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyRow {
+    pub revision: String,
+    pub message: String,
+    /// `ok`, or what went wrong.
+    pub result: String,
+    pub ok: bool,
+}
+
+/// `strata verify`: in a scratch database, every revision in order runs up,
+/// down, up; down must restore exactly the schema before it, and the second
+/// up must give what the first gave.
+pub fn verify(project: &Project) -> Result<Vec<VerifyRow>> {
+    let migrations = super::migrations(project)?;
+    let conn = Connection::open_in_memory().map_err(Error::sqlite("opening a scratch database"))?;
+    conn.execute_batch("PRAGMA foreign_keys = OFF")
+        .map_err(Error::sqlite("preparing a scratch database"))?;
+    let mut rows = Vec::new();
+    let mut failed = false;
+    for rev in migrations.in_order() {
+        let mut row = VerifyRow {
+            revision: rev.id.clone(),
+            message: rev.message.clone(),
+            result: "ok".into(),
+            ok: true,
+        };
+        if failed {
+            row.result = "not run: an earlier revision failed".into();
+            row.ok = false;
+            rows.push(row);
+            continue;
+        }
+        let outcome = (|| -> Result<Option<String>> {
+            let before = inspect(&conn)?;
+            runner::execute_script(&conn, &rev.up, rev.up.transactional)?;
+            let after = inspect(&conn)?;
+            runner::execute_script(&conn, &rev.down, rev.down.transactional)?;
+            let back = inspect(&conn)?;
+            let left = diff::diff(&back, &before);
+            if !left.is_empty() {
+                let lines: Vec<String> = left.iter().flat_map(Change::describe).collect();
+                return Ok(Some(format!(
+                    "down does not restore the schema before up; still needed: {}",
+                    lines.join("; ")
+                )));
+            }
+            runner::execute_script(&conn, &rev.up, rev.up.transactional)?;
+            let again = diff::diff(&inspect(&conn)?, &after);
+            if !again.is_empty() {
+                let lines: Vec<String> = again.iter().flat_map(Change::describe).collect();
+                return Ok(Some(format!(
+                    "up after down gives a different schema: {}",
+                    lines.join("; ")
+                )));
+            }
+            Ok(None)
+        })();
+        match outcome {
+            Ok(None) => {}
+            Ok(Some(problem)) => {
+                row.result = problem;
+                row.ok = false;
+            }
+            Err(e) => {
+                row.result = e.to_string();
+                row.ok = false;
+            }
+        }
+        failed |= !row.ok;
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// The baseline revision's scripts for an existing schema: create it all;
+/// drop it all.
+pub fn baseline(schema: &Schema) -> (String, String) {
+    let empty = Schema::default();
+    let changes = diff::diff(&empty, schema);
+    let up = plan::plan(&changes, &empty);
+    let down = plan::plan(&diff::reverse(&changes), schema);
+    (up.render(), down.render())
+}

@@ -1,0 +1,590 @@
+//! A small tokenizer over the CREATE text SQLite stores in `sqlite_schema`,
+//! for what the pragmas do not show: CHECK constraints, COLLATE, GENERATED
+//! columns, STRICT, WITHOUT ROWID, AUTOINCREMENT and constraint names.
+//!
+//! It never decides whether SQL is valid (SQLite did that when the object
+//! was created); it only splits text SQLite has already accepted. Token
+//! offsets point into the original text, so a column's definition can be
+//! copied out verbatim into an `ALTER TABLE … ADD COLUMN`.
+
+use std::fmt::Write as _;
+
+/// What a token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A bare word (keyword or identifier) or a quoted identifier.
+    Word,
+    /// `'text'`.
+    String,
+    /// `123`, `1.5e3`, `0x1F`.
+    Number,
+    /// `x'00ff'`.
+    Blob,
+    /// `?`, `?1`, `:name`, `@name`, `$name`.
+    Variable,
+    /// Operators and punctuation.
+    Punct,
+}
+
+/// One token of SQL text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token<'a> {
+    pub kind: Kind,
+    /// The text as written, quotes included.
+    pub text: &'a str,
+    /// Byte offset of the token in the source.
+    pub start: usize,
+    /// Whether a word was quoted (`"x"`, `[x]`, `` `x` ``).
+    pub quoted: bool,
+}
+
+impl Token<'_> {
+    /// End offset in the source.
+    pub fn end(&self) -> usize {
+        self.start + self.text.len()
+    }
+
+    /// A word's name without quotes (`"we""ird"` → `we"ird`); other tokens
+    /// as written.
+    pub fn value(&self) -> String {
+        if self.kind != Kind::Word || !self.quoted {
+            return self.text.to_string();
+        }
+        let inner = &self.text[1..self.text.len() - 1];
+        match self.text.as_bytes()[0] {
+            b'"' => inner.replace("\"\"", "\""),
+            b'`' => inner.replace("``", "`"),
+            _ => inner.to_string(),
+        }
+    }
+
+    /// Whether this is the bare keyword `kw` (case-insensitive). A quoted
+    /// word is never a keyword.
+    pub fn is(&self, kw: &str) -> bool {
+        self.kind == Kind::Word && !self.quoted && self.text.eq_ignore_ascii_case(kw)
+    }
+
+    /// Whether this is the punctuation `p`.
+    pub fn is_punct(&self, p: &str) -> bool {
+        self.kind == Kind::Punct && self.text == p
+    }
+
+    /// The comparison key: words case-folded and unquoted (SQLite names are
+    /// case-insensitive), everything else as written.
+    pub fn key(&self) -> String {
+        match self.kind {
+            Kind::Word => self.value().to_lowercase(),
+            Kind::Number | Kind::Blob => self.text.to_ascii_lowercase(),
+            _ => self.text.to_string(),
+        }
+    }
+}
+
+/// Splits `sql` into tokens, skipping whitespace and comments. Unknown bytes
+/// become one-character punctuation, so this never fails.
+pub fn tokenize(sql: &str) -> Vec<Token<'_>> {
+    let bytes = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let start = i;
+        let (kind, end, quoted) = match c {
+            b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => {
+                i += 1;
+                continue;
+            }
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                i = sql[i..].find('\n').map_or(bytes.len(), |p| i + p + 1);
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = sql[i + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |p| i + 2 + p + 2);
+                continue;
+            }
+            b'\'' => (Kind::String, quoted_end(bytes, i, b'\''), false),
+            b'"' => (Kind::Word, quoted_end(bytes, i, b'"'), true),
+            b'`' => (Kind::Word, quoted_end(bytes, i, b'`'), true),
+            b'[' => (
+                Kind::Word,
+                sql[i..].find(']').map_or(bytes.len(), |p| i + p + 1),
+                true,
+            ),
+            b'x' | b'X' if bytes.get(i + 1) == Some(&b'\'') => {
+                (Kind::Blob, quoted_end(bytes, i + 1, b'\''), false)
+            }
+            b'0'..=b'9' => (Kind::Number, number_end(bytes, i), false),
+            b'.' if bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                (Kind::Number, number_end(bytes, i), false)
+            }
+            b'?' | b':' | b'@' | b'$' => {
+                let mut j = i + 1;
+                while j < bytes.len() && is_word_byte(bytes[j]) {
+                    j += 1;
+                }
+                (Kind::Variable, j, false)
+            }
+            _ if is_word_start(c) => {
+                let mut j = i + 1;
+                while j < bytes.len() && is_word_byte(bytes[j]) {
+                    j += 1;
+                }
+                (Kind::Word, j, false)
+            }
+            _ => {
+                let two = sql.get(i..i + 2).unwrap_or("");
+                let three = sql.get(i..i + 3).unwrap_or("");
+                let len = if three == "->>" {
+                    3
+                } else if matches!(
+                    two,
+                    "||" | "<=" | ">=" | "<>" | "!=" | "==" | "<<" | ">>" | "->"
+                ) {
+                    2
+                } else {
+                    // One whole character, so offsets stay on char boundaries.
+                    sql[i..].chars().next().map_or(1, char::len_utf8)
+                };
+                (Kind::Punct, i + len, false)
+            }
+        };
+        i = end.min(bytes.len());
+        out.push(Token {
+            kind,
+            text: &sql[start..i],
+            start,
+            quoted,
+        });
+    }
+    out
+}
+
+fn is_word_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
+}
+
+fn is_word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+}
+
+/// End of a quoted run starting at `i`, where a doubled quote is an escape.
+fn quoted_end(bytes: &[u8], i: usize, quote: u8) -> usize {
+    let mut j = i + 1;
+    while j < bytes.len() {
+        if bytes[j] == quote {
+            if bytes.get(j + 1) == Some(&quote) {
+                j += 2;
+                continue;
+            }
+            return j + 1;
+        }
+        j += 1;
+    }
+    bytes.len()
+}
+
+fn number_end(bytes: &[u8], i: usize) -> usize {
+    let mut j = i;
+    if bytes[j] == b'0' && matches!(bytes.get(j + 1), Some(b'x' | b'X')) {
+        j += 2;
+        while j < bytes.len() && bytes[j].is_ascii_hexdigit() {
+            j += 1;
+        }
+        return j;
+    }
+    while j < bytes.len() {
+        let c = bytes[j];
+        if c.is_ascii_digit() || c == b'.' || c == b'_' {
+            j += 1;
+        } else if matches!(c, b'e' | b'E') {
+            j += 1;
+            if matches!(bytes.get(j), Some(b'+' | b'-')) {
+                j += 1;
+            }
+        } else {
+            break;
+        }
+    }
+    j
+}
+
+/// The comparison key of a token run: keys joined by single spaces.
+pub fn key_of(tokens: &[Token<'_>]) -> String {
+    let mut out = String::new();
+    for (n, t) in tokens.iter().enumerate() {
+        if n > 0 {
+            out.push(' ');
+        }
+        // A quoted word keeps a marker only when its content could not be a
+        // bare word, so `"name"` and `name` compare equal.
+        out.push_str(&t.key());
+    }
+    out
+}
+
+/// The comparison key of a whole statement: `IF NOT EXISTS` and a `main.`
+/// or `temp.` schema prefix dropped, the rest as [`key_of`].
+pub fn statement_key(sql: &str) -> String {
+    let tokens = tokenize(sql);
+    let mut kept: Vec<Token<'_>> = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = &tokens[i];
+        if i < 6
+            && t.is("if")
+            && tokens.get(i + 1).is_some_and(|t| t.is("not"))
+            && tokens.get(i + 2).is_some_and(|t| t.is("exists"))
+        {
+            i += 3;
+            continue;
+        }
+        kept.push(t.clone());
+        i += 1;
+    }
+    key_of(&kept)
+}
+
+/// `name` as an SQL identifier, always double-quoted: `we"ird` → `"we""ird"`.
+/// Quoting every identifier is what makes `order`, `my table` and `größe`
+/// safe in generated scripts.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `text` as an SQL string literal.
+pub fn quote_string(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Index of the `)` matching the `(` at `open`, or the last index.
+pub fn matching_paren(tokens: &[Token<'_>], open: usize) -> usize {
+    let mut depth = 0usize;
+    for (i, t) in tokens.iter().enumerate().skip(open) {
+        if t.is_punct("(") {
+            depth += 1;
+        } else if t.is_punct(")") {
+            depth = depth.saturating_sub(1);
+            if depth == 0 {
+                return i;
+            }
+        }
+    }
+    tokens.len().saturating_sub(1)
+}
+
+/// Splits `tokens` at top-level commas.
+pub fn split_commas<'t, 'a>(tokens: &'t [Token<'a>]) -> Vec<&'t [Token<'a>]> {
+    let mut parts = Vec::new();
+    let mut depth = 0usize;
+    let mut from = 0;
+    for (i, t) in tokens.iter().enumerate() {
+        if t.is_punct("(") {
+            depth += 1;
+        } else if t.is_punct(")") {
+            depth = depth.saturating_sub(1);
+        } else if t.is_punct(",") && depth == 0 {
+            parts.push(&tokens[from..i]);
+            from = i + 1;
+        }
+    }
+    if from < tokens.len() {
+        parts.push(&tokens[from..]);
+    }
+    parts
+}
+
+/// The source text a token run covers.
+pub fn span<'a>(sql: &'a str, tokens: &[Token<'_>]) -> &'a str {
+    match (tokens.first(), tokens.last()) {
+        (Some(a), Some(b)) => &sql[a.start..b.end()],
+        _ => "",
+    }
+}
+
+/// Words of SQLite's grammar, rendered upper-case by [`pretty`].
+const KEYWORDS: &[&str] = &[
+    "abort",
+    "action",
+    "after",
+    "all",
+    "always",
+    "and",
+    "as",
+    "asc",
+    "autoincrement",
+    "before",
+    "begin",
+    "between",
+    "by",
+    "cascade",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "conflict",
+    "constraint",
+    "create",
+    "cross",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "default",
+    "deferrable",
+    "deferred",
+    "delete",
+    "desc",
+    "distinct",
+    "each",
+    "else",
+    "end",
+    "escape",
+    "except",
+    "exists",
+    "fail",
+    "for",
+    "foreign",
+    "from",
+    "full",
+    "generated",
+    "glob",
+    "group",
+    "having",
+    "if",
+    "ignore",
+    "immediate",
+    "in",
+    "index",
+    "initially",
+    "inner",
+    "insert",
+    "instead",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "key",
+    "left",
+    "like",
+    "limit",
+    "match",
+    "natural",
+    "no",
+    "not",
+    "notnull",
+    "null",
+    "of",
+    "offset",
+    "on",
+    "or",
+    "order",
+    "outer",
+    "over",
+    "primary",
+    "raise",
+    "references",
+    "regexp",
+    "replace",
+    "restrict",
+    "right",
+    "rollback",
+    "rowid",
+    "select",
+    "set",
+    "stored",
+    "strict",
+    "table",
+    "temp",
+    "temporary",
+    "then",
+    "trigger",
+    "union",
+    "unique",
+    "update",
+    "using",
+    "values",
+    "view",
+    "virtual",
+    "when",
+    "where",
+    "window",
+    "with",
+    "without",
+];
+
+fn is_keyword(word: &str) -> bool {
+    let lower = word.to_ascii_lowercase();
+    KEYWORDS.binary_search(&lower.as_str()).is_ok()
+}
+
+/// Whether `name` can be written without quotes.
+fn is_plain(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !is_keyword(name)
+}
+
+/// One statement rendered canonically: keywords upper-case, identifiers
+/// quoted only where they must be, single spaces; a CREATE TABLE gets one
+/// column or constraint per line. This is the text of `dump` and of the
+/// unified diffs of `diff`, `check` and `verify`.
+pub fn pretty(sql: &str) -> String {
+    let tokens = tokenize(sql);
+    let is_table = tokens.len() > 2 && tokens[0].is("create") && tokens[1].is("table");
+    let mut out = String::new();
+    let mut depth = 0usize;
+    let mut prev: Option<&Token<'_>> = None;
+    for (n, t) in tokens.iter().enumerate() {
+        // `name (` after TABLE, ON, INTO or REFERENCES; `f(` for calls and types.
+        let names_object = n >= 2
+            && ["table", "on", "into", "references", "exists", "view"]
+                .iter()
+                .any(|kw| tokens[n - 2].is(kw));
+        let text = match t.kind {
+            Kind::Word if t.quoted => {
+                let v = t.value();
+                if is_plain(&v) {
+                    v
+                } else {
+                    quote_ident(&v)
+                }
+            }
+            Kind::Word if is_keyword(t.text) => t.text.to_ascii_uppercase(),
+            _ => t.text.to_string(),
+        };
+        let table_body = is_table && depth == 1;
+        if t.is_punct(")") {
+            depth = depth.saturating_sub(1);
+            if is_table && depth == 0 {
+                out.push('\n');
+                out.push_str(&text);
+                prev = Some(t);
+                continue;
+            }
+        }
+        let space = match prev {
+            None => false,
+            Some(p) if table_body && p.is_punct(",") => {
+                out.push_str("\n  ");
+                false
+            }
+            Some(p) if is_table && depth == 1 && p.is_punct("(") && out.ends_with('(') => {
+                let _ = write!(out, "\n  ");
+                false
+            }
+            Some(p) => {
+                !(t.is_punct(",")
+                    || t.is_punct(")")
+                    || t.is_punct(".")
+                    || t.is_punct(";")
+                    || p.is_punct("(")
+                    || p.is_punct(".")
+                    || (t.is_punct("(")
+                        && p.kind == Kind::Word
+                        && !is_keyword(p.text)
+                        && !names_object))
+            }
+        };
+        if space {
+            out.push(' ');
+        }
+        out.push_str(&text);
+        if t.is_punct("(") {
+            depth += 1;
+        }
+        prev = Some(t);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_are_sorted_for_binary_search() {
+        let mut sorted = KEYWORDS.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, KEYWORDS);
+    }
+
+    #[test]
+    fn tokens_keep_offsets_and_quotes() {
+        let sql = "CREATE TABLE \"we\"\"ird\" (a -- note\n, [b c] TEXT, 'x''y', x'00', 1.5e3)";
+        let tokens = tokenize(sql);
+        let texts: Vec<&str> = tokens.iter().map(|t| t.text).collect();
+        assert_eq!(
+            texts,
+            [
+                "CREATE",
+                "TABLE",
+                "\"we\"\"ird\"",
+                "(",
+                "a",
+                ",",
+                "[b c]",
+                "TEXT",
+                ",",
+                "'x''y'",
+                ",",
+                "x'00'",
+                ",",
+                "1.5e3",
+                ")"
+            ]
+        );
+        assert_eq!(tokens[2].value(), "we\"ird");
+        assert_eq!(tokens[6].value(), "b c");
+        assert!(tokens.iter().all(|t| &sql[t.start..t.end()] == t.text));
+    }
+
+    #[test]
+    fn keys_ignore_case_quoting_and_spacing() {
+        assert_eq!(
+            key_of(&tokenize("varchar(64)")),
+            key_of(&tokenize("VARCHAR( 64 )"))
+        );
+        assert_eq!(
+            key_of(&tokenize("\"Name\" text")),
+            key_of(&tokenize("name TEXT"))
+        );
+        assert_ne!(key_of(&tokenize("'A'")), key_of(&tokenize("'a'")));
+        assert_eq!(
+            statement_key("CREATE INDEX IF NOT EXISTS i ON t(a)"),
+            statement_key("create index i on t (a)")
+        );
+    }
+
+    #[test]
+    fn unterminated_input_does_not_panic() {
+        for sql in [
+            "'abc", "\"abc", "[abc", "/* abc", "x'", "größe", "a ->> b", "0x",
+        ] {
+            let tokens = tokenize(sql);
+            assert!(tokens.iter().all(|t| t.end() <= sql.len()));
+        }
+    }
+
+    #[test]
+    fn pretty_prints_tables_one_item_per_line() {
+        assert_eq!(
+            pretty("create table \"order\" (id integer primary key, \"name\" varchar( 64 ) not null, [my col] text)"),
+            "CREATE TABLE \"order\" (\n  id integer PRIMARY KEY,\n  name varchar(64) NOT NULL,\n  \"my col\" text\n)"
+        );
+        assert_eq!(
+            pretty("CREATE INDEX ix ON t (a DESC, lower(b)) WHERE c IS NOT NULL"),
+            "CREATE INDEX ix ON t (a DESC, lower(b)) WHERE c IS NOT NULL"
+        );
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
+        assert_eq!(quote_string("it's"), "'it''s'");
+    }
+}

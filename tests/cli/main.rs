@@ -3,6 +3,8 @@
 
 mod common;
 
+mod autogen;
+
 mod config;
 mod errors;
 mod graph;

@@ -9,4 +9,5 @@ mod config;
 mod errors;
 mod graph;
 mod lifecycle;
+mod migrate;
 mod safety;

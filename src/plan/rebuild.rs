@@ -185,6 +185,18 @@ fn prechecks(p: &mut Planner, from: &Table, to: &Table, details: &[Detail]) {
                 let Some(col) = to.column(column) else {
                     continue;
                 };
+                let shared_default = col
+                    .default
+                    .as_deref()
+                    .is_some_and(|d| !d.eq_ignore_ascii_case("null"));
+                if col.text.unique && shared_default && !col.is_generated() {
+                    p.precheck(
+                        format!("FROM (SELECT 1 FROM {table} LIMIT -1 OFFSET 1)"),
+                        format!(
+                            "of '{name}' beyond the first would all get the default of new UNIQUE column '{column}'"
+                        ),
+                    );
+                }
                 if col.not_null && col.default.is_none() && !col.is_generated() {
                     p.precheck(
                         format!("FROM {table}"),

@@ -43,7 +43,7 @@ fn body(path: &Path) -> String {
 
 /// Renames the fixture asks for: tables old→new, and (table, column)→new.
 #[derive(Default)]
-struct Renames {
+pub(crate) struct Renames {
     tables: BTreeMap<String, String>,
     columns: BTreeMap<(String, String), String>,
 }
@@ -144,7 +144,7 @@ fn same_type(a: &str, b: &str) -> bool {
 
 /// Asserts every row of every table of `old` survives in `new` over the
 /// columns both share (by the fixture's renames), rowids included.
-fn assert_rows_survive(
+pub(crate) fn assert_rows_survive(
     old: &Connection,
     new: &Connection,
     renames: &Renames,
@@ -204,7 +204,7 @@ fn assert_rows_survive(
     }
 }
 
-fn assert_clean(conn: &Connection, label: &str) {
+pub(crate) fn assert_clean(conn: &Connection, label: &str) {
     assert!(integrity_ok(conn), "{label}: integrity_check failed");
     let violations: i64 = conn
         .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {

@@ -10,4 +10,5 @@ mod errors;
 mod graph;
 mod lifecycle;
 mod migrate;
+mod roundtrip;
 mod safety;

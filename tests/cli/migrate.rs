@@ -374,3 +374,29 @@ fn init_from_db_adopts_an_existing_database() {
     let run = run_in(dir.path(), &os(&["init", "--from-db", "-d", "legacy.db"]));
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
+
+#[test]
+fn a_new_unique_column_with_a_shared_default_is_prechecked() {
+    let p = project_with("CREATE TABLE t (id INTEGER PRIMARY KEY);\n");
+    p.run(&["migrate", "-m", "t"]).ok();
+    p.run(&["upgrade"]).ok();
+    p.db()
+        .execute_batch("INSERT INTO t VALUES (1), (2), (3);")
+        .unwrap();
+    std::fs::write(
+        p.path("schema.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, code TEXT UNIQUE DEFAULT 'x');\n",
+    )
+    .unwrap();
+    p.run(&["migrate", "-m", "code"]).ok();
+    let bytes = p.db_bytes();
+    let run = p.run(&["upgrade"]).fails(1);
+    assert!(
+        run.error().contains(
+            "precheck failed: 2 row(s) of 't' beyond the first would all get the default of new UNIQUE column 'code'"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(p.db_bytes(), bytes);
+}

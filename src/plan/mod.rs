@@ -55,8 +55,8 @@ impl Plan {
             if step.kind == StepKind::Destructive {
                 out.push_str("-- strata:destructive\n");
             }
-            out.push_str(step.sql.trim_end());
-            out.push_str(";\n");
+            out.push_str(&crate::sql::terminated(&step.sql));
+            out.push('\n');
         }
         out
     }

@@ -154,8 +154,8 @@ pub fn replicate(conn: &Connection, schema: &Schema) -> rusqlite::Result<()> {
     all.sort_by_key(|(seq, _)| *seq);
     let mut batch = String::from("BEGIN;\n");
     for (_, sql) in all {
-        batch.push_str(sql);
-        batch.push_str(";\n");
+        batch.push_str(&crate::sql::terminated(sql));
+        batch.push('\n');
     }
     batch.push_str("COMMIT;");
     conn.execute_batch(&batch)

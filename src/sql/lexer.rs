@@ -246,6 +246,19 @@ pub fn statement_key(sql: &str) -> String {
     key_of(&kept)
 }
 
+/// `sql` with a terminating `;` that no trailing comment can swallow:
+/// SQLite keeps a statement's trailing `-- comment` in `sqlite_schema`
+/// (`CREATE INDEX i ON t(a) -- why`), and a `;` after it would be part of
+/// the comment.
+pub fn terminated(sql: &str) -> String {
+    let end = tokenize(sql).last().map_or(0, Token::end);
+    if sql[end..].trim().is_empty() {
+        format!("{};", &sql[..end])
+    } else {
+        format!("{}\n;", sql.trim_end())
+    }
+}
+
 /// `name` as an SQL identifier, always double-quoted: `we"ird` → `"we""ird"`.
 /// Quoting every identifier is what makes `order`, `my table` and `größe`
 /// safe in generated scripts.
@@ -580,6 +593,19 @@ mod tests {
             pretty("CREATE INDEX ix ON t (a DESC, lower(b)) WHERE c IS NOT NULL"),
             "CREATE INDEX ix ON t (a DESC, lower(b)) WHERE c IS NOT NULL"
         );
+    }
+
+    #[test]
+    fn terminated_survives_trailing_comments() {
+        assert_eq!(
+            terminated("CREATE INDEX i ON t(a)  \n"),
+            "CREATE INDEX i ON t(a);"
+        );
+        assert_eq!(
+            terminated("CREATE INDEX i ON t(a) -- why\n"),
+            "CREATE INDEX i ON t(a) -- why\n;"
+        );
+        assert_eq!(terminated("SELECT 1 /* x */"), "SELECT 1 /* x */\n;");
     }
 
     #[test]

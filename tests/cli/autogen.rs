@@ -349,4 +349,5 @@ fixtures!(
     cascade_parent_rebuild,
     quoting,
     autoincrement,
+    comments,
 );

@@ -104,6 +104,12 @@ fn live_schema(project: &Project) -> Result<(Option<Connection>, Schema)> {
 
 /// The declared schema from `schema.sql`.
 pub fn desired_schema(project: &Project) -> Result<Schema> {
+    Ok(load_desired(project)?.1)
+}
+
+/// The declared schema, and the in-memory database `schema.sql` was
+/// executed in.
+fn load_desired(project: &Project) -> Result<(Connection, Schema)> {
     let path = &project.schema;
     let shown = display_path(path);
     let text = match fs::read(path) {
@@ -118,7 +124,7 @@ pub fn desired_schema(project: &Project) -> Result<Schema> {
         }
         Err(e) => return Err(Error::io(path)(e)),
     };
-    Ok(load(&text, &shown)?.1)
+    Ok(load(&text, &shown)?)
 }
 
 /// `strata migrate`: diff schema.sql against the database at head and
@@ -144,7 +150,20 @@ pub fn migrate(
             hint: "join them first with `strata merge -m \"merge heads\"`, then upgrade".into(),
         });
     }
-    let (conn, live) = live_schema(project)?;
+    // schema.sql is executed while the database is read and its schema
+    // copied into the scratch database the upgrade will be tried on: two
+    // cores, independent SQLite connections.
+    let (live_result, desired_result) = std::thread::scope(|s| {
+        let desired = s.spawn(|| load_desired(project));
+        let live = live_schema(project).and_then(|(conn, schema)| {
+            let replica = Connection::open_in_memory()
+                .map_err(Error::sqlite("opening a scratch database"))?;
+            replicate(&replica, &schema).map_err(Error::sqlite("copying the schema"))?;
+            Ok((conn, schema, replica))
+        });
+        (live, desired.join())
+    });
+    let (conn, live, replica) = live_result?;
     let applied = match &conn {
         Some(conn) => history::applied_ids(&history::read_applied(conn)?),
         None => BTreeSet::new(),
@@ -166,7 +185,8 @@ pub fn migrate(
         });
     }
     drop(conn);
-    let desired = desired_schema(project)?;
+    let (desired_conn, desired) = desired_result
+        .map_err(|_| Error::Failed("loading schema.sql failed unexpectedly".into()))??;
 
     let mut table_renames = request
         .table_renames
@@ -238,7 +258,7 @@ pub fn migrate(
     }
     let up = plan::plan(&all, &renamed);
     let down = plan::plan(&diff::reverse(&all), &desired);
-    try_plans(&live, &desired, &up, &down)?;
+    try_plans(&live, replica, &desired, desired_conn, &up, &down)?;
     let body = |plan: &Plan, what: &str| {
         if plan.steps.is_empty() {
             format!("-- No schema changes: {what}.\n")
@@ -466,30 +486,48 @@ fn refuse_not_null_without_default(changes: &[Change], renames: &[RenameSuggesti
     Ok(())
 }
 
-/// Runs both plans on an empty replica of `live`: up must give `desired`,
-/// down must give `live` back, and every view and trigger must resolve.
-fn try_plans(live: &Schema, desired: &Schema, up: &Plan, down: &Plan) -> Result<()> {
-    let conn = Connection::open_in_memory().map_err(Error::sqlite("opening a scratch database"))?;
-    replicate(&conn, live).map_err(Error::sqlite("copying the schema"))?;
-    conn.execute_batch("PRAGMA foreign_keys = OFF")
-        .map_err(Error::sqlite("preparing a scratch database"))?;
+/// Tries both plans before anything is written, each on an empty schema:
+/// up on `replica` (which holds `live`) must give `desired`; down on
+/// `desired_conn` (which holds `desired`) must give `live` back; every view
+/// and trigger must resolve after each. The two run in parallel.
+fn try_plans(
+    live: &Schema,
+    replica: Connection,
+    desired: &Schema,
+    desired_conn: Connection,
+    up: &Plan,
+    down: &Plan,
+) -> Result<()> {
+    let (up_result, down_result) = std::thread::scope(|s| {
+        let up_result = s.spawn(move || try_plan(&replica, up, desired, "upgrade"));
+        let down_result = try_plan(&desired_conn, down, live, "downgrade");
+        (up_result.join(), down_result)
+    });
+    up_result.map_err(|_| Error::Failed("trying the upgrade failed unexpectedly".into()))??;
+    down_result
+}
+
+/// Runs `plan` on `conn` (foreign keys off, like the runner) and checks it
+/// gives `target`.
+fn try_plan(conn: &Connection, plan: &Plan, target: &Schema, what: &str) -> Result<()> {
     let bug = |what: &str, detail: String| {
         Error::Failed(format!(
             "strata could not plan this change correctly ({what}: {detail}); nothing was written. Please report this as a bug in strata"
         ))
     };
-    for (plan, target, what) in [(up, desired, "upgrade"), (down, live, "downgrade")] {
-        conn.execute_batch(&plan.render())
-            .map_err(|e| bug(&format!("the {what} script fails"), e.to_string()))?;
-        check_references(&conn).map_err(|m| bug(&format!("after the {what}"), m))?;
-        let left = diff::diff(&inspect(&conn)?, target);
-        if !left.is_empty() {
-            let lines: Vec<String> = left.iter().flat_map(Change::describe).collect();
-            return Err(bug(
-                &format!("the {what} script leaves differences"),
-                lines.join("; "),
-            ));
-        }
+    conn.execute_batch("PRAGMA foreign_keys = OFF")
+        .map_err(Error::sqlite("preparing a scratch database"))?;
+    // One transaction, as the runner does it.
+    conn.execute_batch(&format!("BEGIN;\n{}\nCOMMIT;", plan.render()))
+        .map_err(|e| bug(&format!("the {what} script fails"), e.to_string()))?;
+    check_references(conn).map_err(|m| bug(&format!("after the {what}"), m))?;
+    let left = diff::diff(&inspect(conn)?, target);
+    if !left.is_empty() {
+        let lines: Vec<String> = left.iter().flat_map(Change::describe).collect();
+        return Err(bug(
+            &format!("the {what} script leaves differences"),
+            lines.join("; "),
+        ));
     }
     Ok(())
 }

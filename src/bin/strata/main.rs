@@ -70,6 +70,11 @@ impl Ctx {
 }
 
 fn main() -> ExitCode {
+    // SAFETY: runs first, before any SQLite connection or thread exists, as
+    // sqlite3_config requires.
+    unsafe {
+        rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0);
+    }
     let cli = Cli::parse();
     let out = Printer::new(
         cli.global.format,

@@ -66,7 +66,7 @@ impl RenameSuggestion {
                 t = self.table
             ),
             (None, Some(to)) => format!(
-                "Table '{}' was removed and '{to}' added with the same columns. Is it a rename?",
+                "Table '{}' was removed and '{to}' added with similar columns. Is it a rename?",
                 self.table
             ),
             _ => String::new(),
@@ -423,21 +423,31 @@ fn suggest_renames(changes: &[Change]) -> Vec<RenameSuggestion> {
     let columns_of = |t: &crate::schema::Table| -> BTreeSet<String> {
         t.columns.iter().map(|c| c.name.to_lowercase()).collect()
     };
+    // A removed table and an added one sharing at least half their columns:
+    // the added table most like it.
     for change in changes {
         let Change::DropTable(old) = change else {
             continue;
         };
-        for other in changes {
-            if let Change::AddTable(new) = other {
-                if columns_of(old) == columns_of(new) {
-                    out.push(RenameSuggestion {
-                        table: old.name.clone(),
-                        column: None,
-                        new_table: Some(new.name.clone()),
-                    });
-                    break;
+        let old_cols = columns_of(old);
+        let best = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::AddTable(new) => {
+                    let new_cols = columns_of(new);
+                    let shared = old_cols.intersection(&new_cols).count();
+                    let needed = old_cols.len().min(new_cols.len()).div_ceil(2).max(1);
+                    (shared >= needed).then_some((shared, new))
                 }
-            }
+                _ => None,
+            })
+            .max_by_key(|(shared, _)| *shared);
+        if let Some((_, new)) = best {
+            out.push(RenameSuggestion {
+                table: old.name.clone(),
+                column: None,
+                new_table: Some(new.name.clone()),
+            });
         }
     }
     out

@@ -149,6 +149,14 @@ fn schema_errors_name_the_line_and_touch_nothing() {
         ),
         ("INSERT INTO user VALUES (1, 'x');\n", "schema.sql:1: only CREATE"),
         (
+            "CREATE TABLE a (id);\nCREATE VIRTUAL TABLE f USING fts5(body);\n",
+            "schema.sql:2: virtual tables are not supported",
+        ),
+        (
+            "CREATE TABLE a (id);\n\nATTACH 'other.db' AS other;\n",
+            "schema.sql:3: only CREATE",
+        ),
+        (
             "CREATE TABLE strata_log (x);\n",
             "schema.sql:1: 'strata_log' is a name strata reserves",
         ),
@@ -399,4 +407,60 @@ fn a_new_unique_column_with_a_shared_default_is_prechecked() {
         run.stderr
     );
     assert_eq!(p.db_bytes(), bytes);
+}
+
+/// The question `migrate` asks on a terminal, answered through the same
+/// callback the binary's prompt uses.
+#[test]
+fn answering_yes_to_the_rename_question_plans_a_rename() {
+    let p = project_with("CREATE TABLE person (id INTEGER PRIMARY KEY, about TEXT);\n");
+    p.run(&["migrate", "-m", "people"]).ok();
+    p.run(&["upgrade"]).ok();
+    p.db()
+        .execute("INSERT INTO person VALUES (7, 'kept')", [])
+        .unwrap();
+    std::fs::write(
+        p.path("schema.sql"),
+        "CREATE TABLE member (id INTEGER PRIMARY KEY, bio TEXT);\n",
+    )
+    .unwrap();
+    let project = strata::config::Project::discover(&strata::config::Locator {
+        dir: Some(p.dir.path().to_path_buf()),
+        config: None,
+        database: None,
+        database_url: None,
+    })
+    .unwrap();
+    let mut questions = Vec::new();
+    let request = strata::command::MigrateRequest {
+        message: "members".into(),
+        ..Default::default()
+    };
+    let report = strata::command::migrate(&project, &request, &mut |s| {
+        questions.push(s.question());
+        true
+    })
+    .unwrap();
+    assert_eq!(
+        questions,
+        [
+            "Table 'person' was removed and 'member' added with similar columns. Is it a rename?",
+            "Column 'member.about' was removed and 'member.bio' added. Is it a rename?",
+        ]
+    );
+    assert_eq!(
+        report.detected,
+        [
+            "renamed table 'person' to 'member'",
+            "renamed column 'member.about' to 'bio'"
+        ]
+    );
+    p.run(&["upgrade"]).ok();
+    assert_eq!(
+        p.db()
+            .query_row("SELECT bio FROM member WHERE id = 7", [], |r| r
+                .get::<_, String>(0))
+            .unwrap(),
+        "kept"
+    );
 }

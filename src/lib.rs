@@ -34,6 +34,7 @@ pub mod diff;
 mod error;
 pub mod graph;
 pub mod history;
+pub mod interrupt;
 pub mod plan;
 pub mod runner;
 pub mod schema;

@@ -57,7 +57,7 @@ pub enum RunError {
         revision: String,
         mode: &'static str,
     },
-    #[error("interrupted; the revision in progress was rolled back")]
+    #[error("interrupted: the revision in progress was rolled back; revisions committed before it stay applied")]
     Interrupted,
 }
 
@@ -201,6 +201,9 @@ fn locked_or(err: rusqlite::Error, opts: &Options, context: &str) -> Error {
 pub fn execute_script(conn: &Connection, file: &ScriptFile, transactional: bool) -> Result<()> {
     let text = file.read()?;
     for stmt in split(&text) {
+        if crate::interrupt::requested() {
+            return Err(RunError::Interrupted.into());
+        }
         if transactional && stmt.is_transaction_control() {
             return Err(RunError::TransactionControl {
                 file: file.display.clone(),
@@ -399,6 +402,13 @@ fn run_single(
         }
         Ok(steps)
     })();
+    let result = result.and_then(|steps| {
+        if crate::interrupt::requested() {
+            Err(RunError::Interrupted.into())
+        } else {
+            Ok(steps)
+        }
+    });
     match result {
         Ok(steps) => {
             if opts.dry_run {
@@ -429,6 +439,9 @@ fn run_each(
 ) -> Result<Report> {
     let mut steps = Vec::new();
     loop {
+        if crate::interrupt::requested() {
+            return Err(RunError::Interrupted.into());
+        }
         exec(conn, "BEGIN IMMEDIATE", opts, "starting a transaction")?;
         let next = (|| {
             let applied = read_state(conn, migrations, opts)?;
@@ -457,6 +470,14 @@ fn run_each(
             continue;
         }
         let done = history::ensure(conn).and_then(|()| run_step(conn, rev, direction));
+        // Once interrupted, nothing more is committed.
+        let done = done.and_then(|step| {
+            if crate::interrupt::requested() {
+                Err(RunError::Interrupted.into())
+            } else {
+                Ok(step)
+            }
+        });
         match done {
             Ok(step) => {
                 if let Err(e) = exec(conn, "COMMIT", opts, "committing") {

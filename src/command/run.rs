@@ -70,6 +70,7 @@ pub fn migrate_database(
         });
     }
     let conn = db::open_write(&path, request.options.lock_timeout)?;
+    let _watch = crate::interrupt::watch(&conn);
     let backup =
         if request.backup && before.exists && !pending.is_empty() && !request.options.dry_run {
             Some(display_path(&db::backup(&conn, &path)?))

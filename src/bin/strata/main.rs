@@ -76,6 +76,9 @@ fn main() -> ExitCode {
         rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0);
     }
     let cli = Cli::parse();
+    // Ctrl-C during a write rolls the revision back instead of leaving the
+    // rollback to the journal; without a handler signals keep their defaults.
+    let _ = strata::interrupt::install();
     let out = Printer::new(
         cli.global.format,
         cli.global.quiet,

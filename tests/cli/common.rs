@@ -244,3 +244,54 @@ pub fn integrity_ok(conn: &Connection) -> bool {
         .unwrap();
     result == "ok"
 }
+
+/// How many times the attack tests repeat: a few in CI, many with
+/// `STRATA_SOAK=N` (docs/reliability.md).
+pub fn repeats(ci: usize) -> usize {
+    std::env::var("STRATA_SOAK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(ci)
+}
+
+/// A small deterministic random source (xorshift64*), seeded from
+/// `STRATA_SEED` or the clock; the seed goes into assertion messages so a
+/// failure can be replayed.
+pub struct Rng {
+    pub seed: u64,
+    state: u64,
+}
+
+impl Rng {
+    pub fn new() -> Rng {
+        let seed = std::env::var("STRATA_SEED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(1)
+            });
+        Rng {
+            seed,
+            state: seed.max(1),
+        }
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        self.state.wrapping_mul(0x2545_F491_4F6C_DD1D) % n.max(1)
+    }
+}
+
+/// Sends `signal` to a child process.
+pub fn signal(child: &std::process::Child, signal: i32) {
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, signal);
+    }
+}

@@ -6,6 +6,7 @@ mod common;
 mod autogen;
 
 mod config;
+mod crash;
 mod errors;
 mod graph;
 mod lifecycle;

@@ -174,9 +174,10 @@ impl Project {
 pub fn display_path(path: &Path) -> String {
     if let Ok(cwd) = std::env::current_dir() {
         if let Ok(rel) = path.strip_prefix(&cwd) {
-            if !rel.as_os_str().is_empty() {
-                return rel.display().to_string();
+            if rel.as_os_str().is_empty() {
+                return ".".into();
             }
+            return rel.display().to_string();
         }
     }
     path.display().to_string()

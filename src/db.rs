@@ -15,6 +15,11 @@ pub const READ_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Opens an existing database read-only, or returns `None` when the file does
 /// not exist. Never creates or writes the file.
 pub fn open_read(path: &Path) -> Result<Option<Connection>> {
+    open_read_waiting(path, READ_LOCK_TIMEOUT)
+}
+
+/// [`open_read`], waiting at most `lock_timeout` for a writer's lock.
+pub fn open_read_waiting(path: &Path, lock_timeout: Duration) -> Result<Option<Connection>> {
     if !path.exists() {
         return Ok(None);
     }
@@ -23,7 +28,7 @@ pub fn open_read(path: &Path) -> Result<Option<Connection>> {
         "opening {} read-only",
         display_path(path)
     )))?;
-    conn.busy_timeout(READ_LOCK_TIMEOUT)
+    conn.busy_timeout(lock_timeout)
         .map_err(Error::sqlite("setting the busy timeout"))?;
     check_is_database(&conn, path)?;
     Ok(Some(conn))
@@ -48,7 +53,45 @@ pub fn open_write(path: &Path, lock_timeout: Duration) -> Result<Connection> {
     conn.busy_timeout(lock_timeout)
         .map_err(Error::sqlite("setting the lock timeout"))?;
     check_is_database(&conn, path)?;
+    check_writable(&conn, path)?;
     Ok(conn)
+}
+
+/// SQLite opens a file it may not write read-only without a word, and needs
+/// to create its journal (`<name>-journal`) beside the database; both would
+/// only surface at the first write, as "attempt to write a readonly
+/// database". Say which, before any work starts.
+fn check_writable(conn: &Connection, path: &Path) -> Result<()> {
+    let shown = display_path(path);
+    if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+        return Err(Error::Hinted {
+            message: format!("database {shown} is read-only: its permissions do not let this user write it"),
+            hint: "check the file's owner and mode (or the mount), or run strata as a user who may write it".into(),
+        });
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        if let Ok(c_dir) = std::ffi::CString::new(dir.as_os_str().as_bytes()) {
+            // SAFETY: access(2) reads a NUL-terminated path and has no other
+            // preconditions.
+            let writable = unsafe { libc::access(c_dir.as_ptr(), libc::W_OK | libc::X_OK) } == 0;
+            if !writable {
+                return Err(Error::Hinted {
+                    message: format!(
+                        "directory {} is not writable, and SQLite must create its journal there to change {shown}",
+                        display_path(dir)
+                    ),
+                    hint: "let this user write the directory, or move the database to one it may write".into(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reading the schema fails with "file is not a database" for anything that

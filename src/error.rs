@@ -70,6 +70,9 @@ impl Error {
             Error::Script(e) => e.hint(),
             Error::Schema(e) => e.hint(),
             Error::Hinted { hint, .. } => Some(hint.clone()),
+            Error::Sqlite { source, .. } if crate::db::is_busy(source) => Some(
+                "another process holds a lock on the database (an upgrade, or an application's write transaction); try again when it finishes".into(),
+            ),
             _ => None,
         }
     }

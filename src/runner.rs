@@ -57,6 +57,12 @@ pub enum RunError {
         revision: String,
         mode: &'static str,
     },
+    #[error("another process is moving the database the other way (revision {revision} was {what} behind this run's back); stopped after {done} revision(s)")]
+    Conflict {
+        revision: String,
+        what: &'static str,
+        done: usize,
+    },
     #[error("interrupted: the revision in progress was rolled back; revisions committed before it stay applied")]
     Interrupted,
 }
@@ -75,6 +81,9 @@ impl RunError {
             ),
             RunError::Statement { message, .. } if message.starts_with("precheck failed") => Some(
                 "fix those rows first (a data revision from `strata revision` can do it), then upgrade again; nothing was changed".into(),
+            ),
+            RunError::Conflict { .. } => Some(
+                "an upgrade and a downgrade ran at once; the database is at a revision boundary: check `strata current`, then run the one you meant".into(),
             ),
             RunError::NonTransactional { .. } => Some("run it without --single-transaction / --dry-run".into()),
             RunError::ForeignKey { .. } => Some(
@@ -438,6 +447,10 @@ fn run_each(
     direction: Direction,
 ) -> Result<Report> {
     let mut steps = Vec::new();
+    // The applied set as this run last left it: other upgraders may add to
+    // it, but a revision disappearing under an upgrade (or appearing under a
+    // downgrade) means two runs are undoing each other's work.
+    let mut left: Option<BTreeSet<String>> = None;
     loop {
         if crate::interrupt::requested() {
             return Err(RunError::Interrupted.into());
@@ -445,6 +458,21 @@ fn run_each(
         exec(conn, "BEGIN IMMEDIATE", opts, "starting a transaction")?;
         let next = (|| {
             let applied = read_state(conn, migrations, opts)?;
+            if let Some(before) = &left {
+                let (moved, what) = match direction {
+                    Direction::Upgrade => (before.difference(&applied).next(), "reverted"),
+                    Direction::Downgrade => (applied.difference(before).next(), "applied"),
+                };
+                if let Some(revision) = moved {
+                    return Err(RunError::Conflict {
+                        revision: revision.clone(),
+                        what,
+                        done: steps.len(),
+                    }
+                    .into());
+                }
+            }
+            left = Some(applied.clone());
             Ok(migrations
                 .graph
                 .next_step(goal, &applied)

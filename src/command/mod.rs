@@ -49,6 +49,15 @@ impl DbState {
 /// Reads the applied revisions read-only. With `required`, a missing
 /// database configuration is an error; otherwise it reads as "no database".
 pub fn db_state(project: &Project, required: bool) -> Result<DbState> {
+    db_state_waiting(project, required, db::READ_LOCK_TIMEOUT)
+}
+
+/// [`db_state`], waiting at most `lock_timeout` for a writer's lock.
+pub fn db_state_waiting(
+    project: &Project,
+    required: bool,
+    lock_timeout: std::time::Duration,
+) -> Result<DbState> {
     let path = match project.database() {
         Ok(path) => path,
         Err(e) if required => return Err(e.into()),
@@ -60,7 +69,7 @@ pub fn db_state(project: &Project, required: bool) -> Result<DbState> {
             })
         }
     };
-    let conn = db::open_read(path)?;
+    let conn = db::open_read_waiting(path, lock_timeout)?;
     let applied = match &conn {
         Some(conn) => history::read_applied(conn)?,
         None => Vec::new(),

@@ -49,7 +49,7 @@ pub fn migrate_database(
     let path = project.database()?.to_path_buf();
     // A downgrade of a database that does not exist has nothing to revert;
     // work out the goal read-only so the file is never created for nothing.
-    let before = super::db_state(project, true)?;
+    let before = super::db_state_waiting(project, true, request.options.lock_timeout)?;
     let applied = before.applied_ids();
     let goal = match direction {
         Direction::Upgrade => migrations.graph.upgrade_goal(&target, &applied)?,

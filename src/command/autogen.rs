@@ -188,6 +188,18 @@ pub fn migrate(
     let (desired_conn, desired) = desired_result
         .map_err(|_| Error::Failed("loading schema.sql failed unexpectedly".into()))??;
 
+    if desired.tables.is_empty()
+        && desired.objects.is_empty()
+        && !(live.tables.is_empty() && live.objects.is_empty())
+    {
+        return Err(Error::Hinted {
+            message: format!(
+                "{} declares nothing, so this revision would drop every table of the database",
+                display_path(&project.schema)
+            ),
+            hint: "if the file was emptied by mistake, restore it; to really drop everything, write the revision by hand (`strata revision`)".into(),
+        });
+    }
     let mut table_renames = request
         .table_renames
         .iter()

@@ -116,6 +116,13 @@ impl Change {
     /// The lines `migrate` prints, in the Alembic style:
     /// `Detected added table 'post'`.
     pub fn describe(&self) -> Vec<String> {
+        self.describe_raw()
+            .iter()
+            .map(|line| crate::sql::one_line(line))
+            .collect()
+    }
+
+    fn describe_raw(&self) -> Vec<String> {
         match self {
             Change::AddTable(t) => vec![format!("added table '{}'", t.name)],
             Change::DropTable(t) => vec![format!("removed table '{}'", t.name)],
@@ -217,6 +224,10 @@ impl Detail {
 
     /// One line for `migrate`'s report.
     pub fn describe(&self, table: &str) -> String {
+        crate::sql::one_line(&self.describe_raw(table))
+    }
+
+    fn describe_raw(&self, table: &str) -> String {
         match self {
             Detail::AddColumn(c) => format!("added column '{table}.{c}'"),
             Detail::DropColumn(c) => format!("removed column '{table}.{c}'"),

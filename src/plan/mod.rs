@@ -10,7 +10,7 @@ mod rebuild;
 
 use crate::diff::{Change, Detail};
 use crate::schema::{Object, ObjectKind, Schema};
-use crate::sql::quote_ident;
+use crate::sql::{one_line, quote_ident};
 
 /// What a step is, beyond its SQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,12 +100,17 @@ pub(crate) struct Planner {
 }
 
 impl Planner {
+    /// Adds a step. Control characters in the comment are escaped, except
+    /// line breaks that separate its lines, so a name can never end a
+    /// comment line early.
     pub fn push(&mut self, comment: impl Into<Option<String>>, sql: String, kind: StepKind) {
-        self.steps.push(Step {
-            comment: comment.into(),
-            sql,
-            kind,
+        let comment = comment.into().map(|c| {
+            c.split('\n')
+                .map(crate::sql::one_line)
+                .collect::<Vec<_>>()
+                .join("\n")
         });
+        self.steps.push(Step { comment, sql, kind });
     }
 
     /// Adds a precheck: `rows` is the `FROM … WHERE …` of the violating
@@ -138,7 +143,7 @@ impl Planner {
             None,
             format!(
                 "INSERT INTO temp.strata_precheck (violations, rule)\nSELECT count(*), {} {rows}",
-                crate::sql::quote_string(&format!("row(s) {rule}"))
+                crate::sql::quote_string(&crate::sql::one_line(&format!("row(s) {rule}")))
             ),
             StepKind::Precheck,
         );
@@ -147,7 +152,7 @@ impl Planner {
     fn change(&mut self, change: &Change) {
         match change {
             Change::RenameTable { from, to } => self.push(
-                format!("rename table '{from}' to '{to}'"),
+                format!("rename table '{}' to '{}'", one_line(from), one_line(to)),
                 format!(
                     "ALTER TABLE {} RENAME TO {}",
                     quote_ident(from),
@@ -156,7 +161,12 @@ impl Planner {
                 StepKind::Normal,
             ),
             Change::RenameColumn { table, from, to } => self.push(
-                format!("rename column '{table}.{from}' to '{to}'"),
+                format!(
+                    "rename column '{}.{}' to '{}'",
+                    one_line(table),
+                    one_line(from),
+                    one_line(to)
+                ),
                 format!(
                     "ALTER TABLE {} RENAME COLUMN {} TO {}",
                     quote_ident(table),
@@ -167,7 +177,7 @@ impl Planner {
             ),
             Change::AddTable(t) => {
                 self.push(
-                    format!("add table '{}'", t.name),
+                    format!("add table '{}'", one_line(&t.name)),
                     t.sql.clone(),
                     StepKind::Normal,
                 );
@@ -175,7 +185,7 @@ impl Planner {
             }
             Change::DropTable(t) => {
                 self.push(
-                    format!("drop table '{}'", t.name),
+                    format!("drop table '{}'", one_line(&t.name)),
                     format!("DROP TABLE {}", quote_ident(&t.name)),
                     StepKind::Destructive,
                 );
@@ -188,7 +198,7 @@ impl Planner {
             }
             Change::AddObject(o) => {
                 self.push(
-                    format!("add {} '{}'", o.kind.label(), o.name),
+                    format!("add {} '{}'", o.kind.label(), one_line(&o.name)),
                     o.sql.clone(),
                     StepKind::Normal,
                 );
@@ -217,7 +227,7 @@ impl Planner {
 
     fn drop_object(&mut self, o: &Object) {
         self.push(
-            format!("drop {} '{}'", o.kind.label(), o.name),
+            format!("drop {} '{}'", o.kind.label(), one_line(&o.name)),
             format!("DROP {} {}", o.kind.keyword(), quote_ident(&o.name)),
             StepKind::Normal,
         );
@@ -237,7 +247,7 @@ impl Planner {
         for d in details {
             if let Detail::DropColumn(name) = d {
                 self.push(
-                    format!("drop column '{}.{name}'", from.name),
+                    format!("drop column '{}.{}'", one_line(&from.name), one_line(name)),
                     format!("ALTER TABLE {table} DROP COLUMN {}", quote_ident(name)),
                     StepKind::Destructive,
                 );
@@ -247,7 +257,7 @@ impl Planner {
             if let Detail::AddColumn(name) = d {
                 let Some(col) = to.column(name) else { continue };
                 self.push(
-                    format!("add column '{}.{name}'", to.name),
+                    format!("add column '{}.{}'", one_line(&to.name), one_line(name)),
                     format!("ALTER TABLE {table} ADD COLUMN {}", col.text.definition),
                     StepKind::Normal,
                 );

@@ -40,7 +40,8 @@ pub(super) fn rebuild(p: &mut Planner, from: &Table, to: &Table, details: &[Deta
     );
     p.push(
         format!(
-            "rebuild table '{name}' (sqlite.org/lang_altertable.html#otheralter):\n  {}",
+            "rebuild table '{}' (sqlite.org/lang_altertable.html#otheralter):\n  {}",
+            crate::sql::one_line(name),
             summary.join("\n  ")
         ),
         body,

@@ -202,8 +202,17 @@ pub fn validate_message(message: &str) -> Result<(), ScriptError> {
         };
         return Err(ScriptError::InvalidMessage(what));
     }
+    let length = message.chars().count();
+    if length > MAX_MESSAGE_CHARS {
+        return Err(ScriptError::InvalidMessage(format!(
+            "it is {length} characters long; keep it to {MAX_MESSAGE_CHARS} (it is a one-line summary; details belong in the script's comments)"
+        )));
+    }
     Ok(())
 }
+
+/// The longest message a revision may carry.
+pub const MAX_MESSAGE_CHARS: usize = 500;
 
 /// Parses the header lines at the top of a script: the leading lines that
 /// start with `-- strata:`.
@@ -246,6 +255,15 @@ pub fn parse_header(text: &str, file: &str) -> Result<Header, ScriptError> {
             }
             "message" => {
                 once(header.message.is_some(), key)?;
+                if let Some(c) = value.chars().find(|c| c.is_control() && *c != '\t') {
+                    return Err(bad(
+                        line_no,
+                        format!(
+                            "the message contains the control character U+{:04X}",
+                            c as u32
+                        ),
+                    ));
+                }
                 header.message = Some(value.to_string());
             }
             "created" => {

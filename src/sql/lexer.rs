@@ -266,6 +266,20 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// `text` with control characters escaped (`\n`, `\u{7}`), for messages
+/// and script comments that must stay on one line whatever a name holds.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// `text` as an SQL string literal.
 pub fn quote_string(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
@@ -606,6 +620,12 @@ mod tests {
             "CREATE INDEX i ON t(a) -- why\n;"
         );
         assert_eq!(terminated("SELECT 1 /* x */"), "SELECT 1 /* x */\n;");
+    }
+
+    #[test]
+    fn one_line_escapes_control_characters() {
+        assert_eq!(one_line("a\nDROP\tx"), "a\\nDROP\\tx");
+        assert_eq!(one_line("größe"), "größe");
     }
 
     #[test]

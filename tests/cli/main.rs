@@ -10,6 +10,7 @@ mod crash;
 mod errors;
 mod faults;
 mod graph;
+mod hostile;
 mod lifecycle;
 mod migrate;
 mod races;

@@ -32,6 +32,8 @@ pub mod config;
 pub mod db;
 pub mod diff;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graph;
 pub mod history;
 pub mod interrupt;

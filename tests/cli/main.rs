@@ -9,6 +9,7 @@ mod config;
 mod crash;
 mod errors;
 mod faults;
+mod fuzzlike;
 mod graph;
 mod hostile;
 mod lifecycle;

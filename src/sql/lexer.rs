@@ -50,8 +50,16 @@ impl Token<'_> {
         if self.kind != Kind::Word || !self.quoted {
             return self.text.to_string();
         }
-        let inner = &self.text[1..self.text.len() - 1];
-        match self.text.as_bytes()[0] {
+        // An unterminated quote (only in text SQLite has not accepted yet)
+        // runs to the end of the input.
+        let bytes = self.text.as_bytes();
+        let close = if bytes[0] == b'[' { b']' } else { bytes[0] };
+        let inner = if bytes.len() >= 2 && bytes[bytes.len() - 1] == close {
+            &self.text[1..self.text.len() - 1]
+        } else {
+            &self.text[1..]
+        };
+        match bytes[0] {
             b'"' => inner.replace("\"\"", "\""),
             b'`' => inner.replace("``", "`"),
             _ => inner.to_string(),

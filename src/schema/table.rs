@@ -329,6 +329,23 @@ mod tests {
         );
     }
 
+    /// Found by `cargo fuzz run create_text`: an unclosed parenthesis.
+    #[test]
+    fn unclosed_parentheses_do_not_panic() {
+        for sql in [
+            "table\x08\0ble\x08\0~<~(",
+            "CREATE TABLE t (",
+            "CREATE TABLE t (a CHECK (",
+            "CREATE TABLE t (a DEFAULT (",
+            "CREATE TABLE t (a REFERENCES p (",
+            "CREATE TABLE t (a AS (",
+            "CREATE TABLE t (CONSTRAINT c CHECK (",
+            "CREATE TABLE t (a varchar(",
+        ] {
+            let _ = parse_table(sql);
+        }
+    }
+
     #[test]
     fn keys_ignore_spelling() {
         let a = parse_table("CREATE TABLE t (a VARCHAR( 64 )  not null)");

@@ -293,7 +293,8 @@ pub fn quote_string(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// Index of the `)` matching the `(` at `open`, or the last index.
+/// Index of the `)` matching the `(` at `open`, or `tokens.len()` when it
+/// is never closed (so `tokens[open + 1..close]` is always a valid slice).
 pub fn matching_paren(tokens: &[Token<'_>], open: usize) -> usize {
     let mut depth = 0usize;
     for (i, t) in tokens.iter().enumerate().skip(open) {
@@ -306,7 +307,7 @@ pub fn matching_paren(tokens: &[Token<'_>], open: usize) -> usize {
             }
         }
     }
-    tokens.len().saturating_sub(1)
+    tokens.len()
 }
 
 /// Splits `tokens` at top-level commas.

@@ -447,9 +447,9 @@ fn run_each(
     direction: Direction,
 ) -> Result<Report> {
     let mut steps = Vec::new();
-    // The applied set as this run last left it: other upgraders may add to
-    // it, but a revision disappearing under an upgrade (or appearing under a
-    // downgrade) means two runs are undoing each other's work.
+    // The applied set as this run's last commit left it: other upgraders may
+    // add to it, but a revision disappearing under an upgrade (or appearing
+    // under a downgrade) means two runs are undoing each other's work.
     let mut left: Option<BTreeSet<String>> = None;
     loop {
         if crate::interrupt::requested() {
@@ -472,14 +472,14 @@ fn run_each(
                     .into());
                 }
             }
-            left = Some(applied.clone());
-            Ok(migrations
+            let rev = migrations
                 .graph
                 .next_step(goal, &applied)
-                .and_then(|id| migrations.get(id)))
+                .and_then(|id| migrations.get(id));
+            Ok(rev.map(|rev| (rev, applied)))
         })();
-        let rev = match next {
-            Ok(Some(rev)) => rev,
+        let (rev, mut applied) = match next {
+            Ok(Some(found)) => found,
             Ok(None) => {
                 rollback(conn);
                 break;
@@ -490,11 +490,17 @@ fn run_each(
             }
         };
         on_step(&step(rev, direction, 0));
+        // What the database holds once this step commits.
+        match direction {
+            Direction::Upgrade => applied.insert(rev.id.clone()),
+            Direction::Downgrade => applied.remove(&rev.id),
+        };
         if !script_of(rev, direction).transactional {
             rollback(conn);
             steps.push(run_outside_transaction(
                 conn, migrations, rev, direction, opts,
             )?);
+            left = Some(applied);
             continue;
         }
         let done = history::ensure(conn).and_then(|()| run_step(conn, rev, direction));
@@ -513,6 +519,7 @@ fn run_each(
                     return Err(e);
                 }
                 steps.push(step);
+                left = Some(applied);
             }
             Err(e) => {
                 rollback(conn);

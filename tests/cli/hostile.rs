@@ -65,6 +65,9 @@ fn hostile_schema_files_are_refused_with_a_line() {
             b"CREATE TABLE user (id INTEGER PRIMARY KEY, name TEXT\n".to_vec(),
             "schema.sql:1:",
         ),
+        // Found by `cargo fuzz run create_text`: a lone quote panicked.
+        (b"CREATE TABLE \"".to_vec(), "schema.sql:1:"),
+        (b"CREATE TABLE [".to_vec(), "schema.sql:1:"),
     ];
     for (content, needle) in &cases {
         std::fs::write(p.path("schema.sql"), content).unwrap();

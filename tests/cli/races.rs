@@ -20,8 +20,11 @@ fn chain(p: &TestProject, count: usize) {
             &format!("{n:03}"),
             &parent,
             &format!("t{n}"),
+            // Enough work per revision that two runs overlap.
             &format!(
-                "CREATE TABLE t{n} (id INTEGER PRIMARY KEY);\nINSERT INTO t{n} VALUES (1), (2);\n"
+                "CREATE TABLE t{n} (id INTEGER PRIMARY KEY, pad BLOB);\n\
+                 WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 5000)\n\
+                 INSERT INTO t{n} SELECT i, randomblob(64) FROM c;\n"
             ),
             &format!("DROP TABLE t{n};\n"),
         );
@@ -50,7 +53,7 @@ fn assert_consistent(p: &TestProject, count: usize, label: &str) -> usize {
         let rows: Option<i64> = conn
             .query_row(&format!("SELECT count(*) FROM t{n}"), [], |r| r.get(0))
             .ok();
-        let expected = (n <= applied.len()).then_some(2);
+        let expected = (n <= applied.len()).then_some(5000);
         assert_eq!(rows, expected, "{label}: t{n}");
     }
     applied.len()

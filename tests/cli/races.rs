@@ -166,7 +166,7 @@ fn a_busy_database_is_reported_not_waited_on_forever() {
     // process would release the application's POSIX lock.
     let bytes = p.db_bytes();
     let app = p.db();
-    app.execute_batch("BEGIN EXCLUSIVE; INSERT INTO t1 VALUES (3);")
+    app.execute_batch("BEGIN EXCLUSIVE; INSERT INTO t1 (id) VALUES (9999);")
         .unwrap();
     let started = Instant::now();
     let run = p.run(&["upgrade", "--lock-timeout", "1"]).fails(1);

@@ -316,7 +316,10 @@ impl Detail {
         match self {
             Detail::NotNull { now, .. } | Detail::Unique { now, .. } => *now,
             Detail::ColumnCheck { to, .. } => !to.is_empty(),
-            Detail::References { to, .. } => to.is_some(),
+            // A new parent, not just new ON DELETE / ON UPDATE actions.
+            Detail::References { from, to, .. } => {
+                to.is_some() && from.as_deref().map(fk_target) != to.as_deref().map(fk_target)
+            }
             Detail::PrimaryKey { to, .. } => !to.is_empty(),
             Detail::AddConstraint(_) => true,
             _ => false,
@@ -331,6 +334,17 @@ impl Detail {
             _ => false,
         }
     }
+}
+
+/// `REFERENCES parent (columns)` of a REFERENCES clause, as a comparison
+/// key: what rows must match, without the actions.
+fn fk_target(clause: &str) -> String {
+    let tokens = crate::sql::tokenize(clause);
+    let end = tokens
+        .iter()
+        .position(|t| t.is("on") || t.is("match") || t.is("not") || t.is("deferrable"))
+        .unwrap_or(tokens.len());
+    crate::sql::key_of(&tokens[..end])
 }
 
 /// A type change that can change stored values: any change of affinity,

@@ -203,8 +203,8 @@ fn column_details(a: &Column, b: &Column, out: &mut Vec<Detail>) {
     if a.text.references != b.text.references {
         out.push(Detail::References {
             column: column.clone(),
-            from: a.text.references.clone(),
-            to: b.text.references.clone(),
+            from: a.text.references_text.clone(),
+            to: b.text.references_text.clone(),
         });
     }
     // Primary-key membership is reported once per table; anything else the

@@ -27,6 +27,8 @@ pub struct ColumnText {
     pub checks: Vec<String>,
     /// Comparison key of the REFERENCES clause.
     pub references: Option<String>,
+    /// The REFERENCES clause as written.
+    pub references_text: Option<String>,
 }
 
 /// The shape of a DEFAULT clause, which decides whether `ADD COLUMN` may
@@ -265,6 +267,12 @@ fn parse_column(sql: &str, item: &[Token<'_>]) -> ColumnText {
             i += 1;
             while i < item.len() {
                 let n = &item[i];
+                // `ON DELETE SET NULL` / `SET DEFAULT` are actions here, not
+                // the NULL and DEFAULT column constraints.
+                if n.is("set") {
+                    i += 2;
+                    continue;
+                }
                 let fk_word = n.is("not") && item.get(i + 1).is_some_and(|d| d.is("deferrable"));
                 if !fk_word && COLUMN_CONSTRAINT_START.iter().any(|kw| n.is(kw)) {
                     break;
@@ -275,6 +283,7 @@ fn parse_column(sql: &str, item: &[Token<'_>]) -> ColumnText {
                 i += 1;
             }
             col.references = Some(key_of(&item[start..i.min(item.len())]));
+            col.references_text = Some(span(sql, &item[start..i.min(item.len())]).to_string());
         } else if t.is("generated") || t.is("as") {
             let Some((open, close)) = paren_group(i) else {
                 break;
@@ -327,6 +336,20 @@ mod tests {
             t.columns[1].definition,
             "name varchar(64) NOT NULL COLLATE NOCASE DEFAULT 'x'"
         );
+    }
+
+    #[test]
+    fn foreign_key_actions_are_not_column_constraints() {
+        let t = parse_table(
+            "CREATE TABLE t (a INT REFERENCES p (id) ON DELETE SET NULL ON UPDATE SET DEFAULT NOT NULL)",
+        );
+        let a = &t.columns[0];
+        assert_eq!(
+            a.references_text.as_deref(),
+            Some("REFERENCES p (id) ON DELETE SET NULL ON UPDATE SET DEFAULT")
+        );
+        assert_eq!(a.default, None);
+        assert!(a.not_null);
     }
 
     /// Found by `cargo fuzz run create_text`: an unclosed parenthesis.

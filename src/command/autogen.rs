@@ -156,8 +156,7 @@ pub fn migrate(
     let (live_result, desired_result) = std::thread::scope(|s| {
         let desired = s.spawn(|| load_desired(project));
         let live = live_schema(project).and_then(|(conn, schema)| {
-            let replica = Connection::open_in_memory()
-                .map_err(Error::sqlite("opening a scratch database"))?;
+            let replica = scratch()?;
             replicate(&replica, &schema).map_err(Error::sqlite("copying the schema"))?;
             Ok((conn, schema, replica))
         });
@@ -178,8 +177,8 @@ pub fn migrate(
         return Err(Error::Hinted {
             message: format!(
                 "Target database is not up to date: it is at {}, the head is {}",
-                revs_or_base(&current),
-                revs_or_base(&heads)
+                super::revs_or_base(&current),
+                super::revs_or_base(&heads)
             ),
             hint: "run `strata upgrade` first, so the new revision starts from the head".into(),
         });
@@ -326,7 +325,7 @@ fn apply_renames(
     if tables.is_empty() && columns.is_empty() {
         return Ok((live.clone(), Vec::new()));
     }
-    let conn = Connection::open_in_memory().map_err(Error::sqlite("opening a scratch database"))?;
+    let conn = scratch()?;
     replicate(&conn, live).map_err(Error::sqlite("copying the schema"))?;
     let mut changes = Vec::new();
     let mut names: Vec<(String, String)> = Vec::new();
@@ -537,6 +536,8 @@ fn try_plan(conn: &Connection, plan: &Plan, target: &Schema, what: &str) -> Resu
             "strata could not plan this change correctly ({what}: {detail}); nothing was written. Please report this as a bug in strata"
         ))
     };
+    // The connection schema.sql was loaded in has foreign keys on; the
+    // runner runs scripts with them off.
     conn.execute_batch("PRAGMA foreign_keys = OFF")
         .map_err(Error::sqlite("preparing a scratch database"))?;
     // One transaction, as the runner does it.
@@ -554,24 +555,36 @@ fn try_plan(conn: &Connection, plan: &Plan, target: &Schema, what: &str) -> Resu
     Ok(())
 }
 
-/// An in-memory database holding the schema the revisions in `upto`
-/// produce, run in graph order (with foreign keys off, like the runner).
-fn replay(migrations: &Migrations, upto: &BTreeSet<String>) -> Result<Connection> {
+/// An empty in-memory database with foreign keys off, as the runner runs
+/// scripts: where plans and revisions are tried.
+fn scratch() -> Result<Connection> {
     let conn = Connection::open_in_memory().map_err(Error::sqlite("opening a scratch database"))?;
     conn.execute_batch("PRAGMA foreign_keys = OFF")
         .map_err(Error::sqlite("preparing a scratch database"))?;
+    Ok(conn)
+}
+
+/// The live database, read-only; an error with a hint when it does not
+/// exist.
+fn existing_database(project: &Project) -> Result<(Connection, &std::path::Path)> {
+    let path = project.database()?;
+    match db::open_read(path)? {
+        Some(conn) => Ok((conn, path)),
+        None => Err(Error::Hinted {
+            message: format!("database {} does not exist", display_path(path)),
+            hint: "`strata upgrade` creates it".into(),
+        }),
+    }
+}
+
+/// An in-memory database holding the schema the revisions in `upto`
+/// produce, run in graph order (with foreign keys off, like the runner).
+fn replay(migrations: &Migrations, upto: &BTreeSet<String>) -> Result<Connection> {
+    let conn = scratch()?;
     for rev in migrations.in_order().filter(|r| upto.contains(&r.id)) {
         runner::execute_script(&conn, &rev.up, rev.up.transactional)?;
     }
     Ok(conn)
-}
-
-fn revs_or_base(revs: &[String]) -> String {
-    if revs.is_empty() {
-        "base".into()
-    } else {
-        revs.join(", ")
-    }
 }
 
 /// A unified diff of two schemas' normalized DDL.
@@ -709,13 +722,7 @@ pub struct DiffReport {
 /// `strata diff`: drift between the live database and schema.sql (or what
 /// its applied revisions should have built). Read-only.
 pub fn drift(project: &Project, against: Against) -> Result<DiffReport> {
-    let path = project.database()?;
-    let Some(conn) = db::open_read(path)? else {
-        return Err(Error::Hinted {
-            message: format!("database {} does not exist", display_path(path)),
-            hint: "`strata upgrade` creates it".into(),
-        });
-    };
+    let (conn, path) = existing_database(project)?;
     let live = inspect(&conn)?;
     let (other, name) = match against {
         Against::Schema => (desired_schema(project)?, "schema.sql".to_string()),
@@ -742,13 +749,7 @@ pub fn drift(project: &Project, against: Against) -> Result<DiffReport> {
 
 /// `strata dump`: the live database's schema as normalized DDL.
 pub fn dump(project: &Project) -> Result<String> {
-    let path = project.database()?;
-    let Some(conn) = db::open_read(path)? else {
-        return Err(Error::Hinted {
-            message: format!("database {} does not exist", display_path(path)),
-            hint: "`strata upgrade` creates it".into(),
-        });
-    };
+    let (conn, _) = existing_database(project)?;
     Ok(inspect(&conn)?.dump())
 }
 
@@ -767,9 +768,7 @@ pub struct VerifyRow {
 /// up must give what the first gave.
 pub fn verify(project: &Project) -> Result<Vec<VerifyRow>> {
     let migrations = super::migrations(project)?;
-    let conn = Connection::open_in_memory().map_err(Error::sqlite("opening a scratch database"))?;
-    conn.execute_batch("PRAGMA foreign_keys = OFF")
-        .map_err(Error::sqlite("preparing a scratch database"))?;
+    let conn = scratch()?;
     let mut rows = Vec::new();
     let mut failed = false;
     for rev in migrations.in_order() {

@@ -22,6 +22,16 @@ pub use autogen::*;
 pub use info::*;
 pub use run::*;
 
+/// `a, b`, or `base` when there are none: how revision sets read in
+/// messages.
+pub fn revs_or_base(revs: &[String]) -> String {
+    if revs.is_empty() {
+        "base".to_string()
+    } else {
+        revs.join(", ")
+    }
+}
+
 /// Loads the project's revisions.
 pub fn migrations(project: &Project) -> Result<Migrations> {
     Ok(Migrations::load(

@@ -295,3 +295,45 @@ pub fn signal(child: &std::process::Child, signal: i32) {
         libc::kill(child.id() as libc::pid_t, signal);
     }
 }
+
+/// A chain of `count` revisions `001`, `002`, …: revision n creates table
+/// `tn` with `rows` rows; its down script drops it.
+pub fn table_chain(p: &TestProject, count: usize, rows: usize) {
+    for n in 1..=count {
+        let parent = if n == 1 {
+            "base".to_string()
+        } else {
+            format!("{:03}", n - 1)
+        };
+        p.write_revision(
+            &format!("{n:03}"),
+            &parent,
+            &format!("t{n}"),
+            &format!(
+                "CREATE TABLE t{n} (id INTEGER PRIMARY KEY, pad BLOB);\n\
+                 WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < {rows})\n\
+                 INSERT INTO t{n} SELECT i, randomblob(64) FROM c;\n"
+            ),
+            &format!("DROP TABLE t{n};\n"),
+        );
+    }
+}
+
+/// A [`table_chain`] database after a kill or a race: intact, a prefix of
+/// the chain applied, and exactly the applied revisions' tables, each with
+/// all its rows. Returns how many are applied.
+pub fn assert_chain_consistent(p: &TestProject, count: usize, rows: i64, label: &str) -> usize {
+    let conn = p.db();
+    assert!(integrity_ok(&conn), "{label}: integrity_check failed");
+    let applied = applied(&conn);
+    let prefix: Vec<String> = (1..=applied.len()).map(|n| format!("{n:03}")).collect();
+    assert_eq!(applied, prefix, "{label}: not a prefix of the chain");
+    for n in 1..=count {
+        let found: Option<i64> = conn
+            .query_row(&format!("SELECT count(*) FROM t{n}"), [], |r| r.get(0))
+            .ok();
+        let expected = (n <= applied.len()).then_some(rows);
+        assert_eq!(found, expected, "{label}: t{n}");
+    }
+    applied.len()
+}

@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use crate::common::{applied, integrity_ok, repeats, signal, strata_cmd, Rng, TestProject};
+use crate::common::{
+    applied, assert_chain_consistent, integrity_ok, repeats, signal, strata_cmd, table_chain, Rng,
+    TestProject,
+};
 
 const BIG_ROWS: i64 = 300_000;
 
@@ -125,41 +128,8 @@ fn kill_nine_during_a_300000_row_rebuild() {
 /// 50 revisions, each creating a table and 100 rows.
 fn fifty_revisions() -> TestProject {
     let p = TestProject::new();
-    for n in 1..=50 {
-        let parent = if n == 1 {
-            "base".to_string()
-        } else {
-            format!("{:03}", n - 1)
-        };
-        p.write_revision(
-            &format!("{n:03}"),
-            &parent,
-            &format!("t{n}"),
-            &format!(
-                "CREATE TABLE t{n} (id INTEGER PRIMARY KEY, v TEXT);\n\
-                 WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 100)\n\
-                 INSERT INTO t{n} SELECT i, 'row ' || i FROM c;\n"
-            ),
-            &format!("DROP TABLE t{n};\n"),
-        );
-    }
+    table_chain(&p, 50, 100);
     p
-}
-
-/// Every applied revision's table holds its 100 rows; no other exists.
-fn assert_tables(p: &TestProject, applied: &[String], label: &str) {
-    let conn = p.db();
-    for n in 1..=50 {
-        let id = format!("{n:03}");
-        let rows: Option<i64> = conn
-            .query_row(&format!("SELECT count(*) FROM t{n}"), [], |r| r.get(0))
-            .ok();
-        if applied.contains(&id) {
-            assert_eq!(rows, Some(100), "{label}: t{n} incomplete");
-        } else {
-            assert_eq!(rows, None, "{label}: t{n} exists unapplied");
-        }
-    }
 }
 
 #[test]
@@ -176,12 +146,9 @@ fn kill_nine_during_a_run_of_50_revisions() {
         let _ = child.kill();
         let _ = child.wait();
         let label = format!("kill {k} at {delay} ms of {span} (seed {})", rng.seed);
-        let applied = assert_boundary(&p, &label);
-        // A prefix of the chain.
-        let expected: Vec<String> = (1..=applied.len()).map(|n| format!("{n:03}")).collect();
-        assert_eq!(applied, expected, "{label}");
-        assert_tables(&p, &applied, &label);
-        if !applied.is_empty() && applied.len() < 50 {
+        assert_boundary(&p, &label);
+        let applied = assert_chain_consistent(&p, 50, 100, &label);
+        if applied > 0 && applied < 50 {
             partial += 1;
         }
         p.run(&["upgrade"]).ok();
@@ -213,7 +180,7 @@ fn kill_nine_during_a_single_transaction_run() {
             "{label}: all or nothing, got {} revisions",
             applied.len()
         );
-        assert_tables(&p, &applied, &label);
+        assert_chain_consistent(&p, 50, 100, &label);
         p.run(&["upgrade", "--single-transaction"]).ok();
         p.run(&["downgrade", "base", "--single-transaction"]).ok();
     }

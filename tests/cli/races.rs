@@ -7,29 +7,9 @@
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{applied, integrity_ok, repeats, strata_cmd, TestProject};
+use crate::common::{assert_chain_consistent, repeats, strata_cmd, table_chain, TestProject};
 
-fn chain(p: &TestProject, count: usize) {
-    for n in 1..=count {
-        let parent = if n == 1 {
-            "base".to_string()
-        } else {
-            format!("{:03}", n - 1)
-        };
-        p.write_revision(
-            &format!("{n:03}"),
-            &parent,
-            &format!("t{n}"),
-            // Enough work per revision that two runs overlap.
-            &format!(
-                "CREATE TABLE t{n} (id INTEGER PRIMARY KEY, pad BLOB);\n\
-                 WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 5000)\n\
-                 INSERT INTO t{n} SELECT i, randomblob(64) FROM c;\n"
-            ),
-            &format!("DROP TABLE t{n};\n"),
-        );
-    }
-}
+const ROWS: usize = 5000;
 
 fn spawn(p: &TestProject, args: &[&str]) -> Child {
     strata_cmd()
@@ -41,28 +21,10 @@ fn spawn(p: &TestProject, args: &[&str]) -> Child {
         .unwrap()
 }
 
-/// Applied revisions form a prefix of the chain and their tables exist,
-/// with their rows; no other table does.
-fn assert_consistent(p: &TestProject, count: usize, label: &str) -> usize {
-    let conn = p.db();
-    assert!(integrity_ok(&conn), "{label}");
-    let applied = applied(&conn);
-    let prefix: Vec<String> = (1..=applied.len()).map(|n| format!("{n:03}")).collect();
-    assert_eq!(applied, prefix, "{label}");
-    for n in 1..=count {
-        let rows: Option<i64> = conn
-            .query_row(&format!("SELECT count(*) FROM t{n}"), [], |r| r.get(0))
-            .ok();
-        let expected = (n <= applied.len()).then_some(5000);
-        assert_eq!(rows, expected, "{label}: t{n}");
-    }
-    applied.len()
-}
-
 #[test]
 fn an_upgrader_racing_a_downgrader_stays_consistent() {
     let p = TestProject::new();
-    chain(&p, 30);
+    table_chain(&p, 30, ROWS);
     let rounds = repeats(3);
     let mut conflicts = 0;
     for round in 0..rounds {
@@ -88,7 +50,7 @@ fn an_upgrader_racing_a_downgrader_stays_consistent() {
                 other => panic!("round {round}, {name}: exit {other:?}: {stderr}"),
             }
         }
-        assert_consistent(&p, 30, &format!("round {round}"));
+        assert_chain_consistent(&p, 30, ROWS as i64, &format!("round {round}"));
         p.run(&["downgrade", "base"]).ok();
     }
     eprintln!("up/down races: {rounds} rounds, {conflicts} runs stopped on a conflict");
@@ -160,7 +122,7 @@ fn readers_answer_during_a_long_upgrade() {
 #[test]
 fn a_busy_database_is_reported_not_waited_on_forever() {
     let p = TestProject::new();
-    chain(&p, 2);
+    table_chain(&p, 2, ROWS);
     p.run(&["upgrade", "001"]).ok();
     // Read before the lock: closing any descriptor of the file in this
     // process would release the application's POSIX lock.

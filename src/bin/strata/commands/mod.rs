@@ -81,11 +81,4 @@ pub fn exec(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `a, b` or `base`.
-pub fn revs_or_base(revs: &[String]) -> String {
-    if revs.is_empty() {
-        "base".to_string()
-    } else {
-        revs.join(", ")
-    }
-}
+pub use strata::command::revs_or_base;

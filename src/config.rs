@@ -158,6 +158,28 @@ impl Project {
         })
     }
 
+    /// The project, or — when there is no strata.toml but `-d` or
+    /// `DATABASE_URL` names a database — a project of just that database,
+    /// for the commands that need nothing else (`dump`, `current`).
+    pub fn discover_or_database(locator: &Locator) -> Result<Project, ConfigError> {
+        match Project::discover(locator) {
+            Err(ConfigError::NotFound(start)) if locator.config.is_none() => {
+                let Some((path, source)) = resolve_database(locator, None)? else {
+                    return Err(ConfigError::NotFound(start));
+                };
+                Ok(Project {
+                    config_path: start.join(CONFIG_FILE),
+                    schema: start.join(default_schema()),
+                    migrations: start.join(default_migrations()),
+                    database: Some(start.join(path)),
+                    database_source: Some(source),
+                    root: start,
+                })
+            }
+            other => other,
+        }
+    }
+
     /// The database path, or an error saying none is configured.
     pub fn database(&self) -> Result<&Path, ConfigError> {
         self.database.as_deref().ok_or(ConfigError::NoDatabase)

@@ -107,6 +107,21 @@ pub fn create_text(data: &[u8]) {
     let copy = rusqlite::Connection::open_in_memory().expect("memory");
     copy.execute_batch(&printed)
         .unwrap_or_else(|e| panic!("pretty text {printed:?} of {stored_sql:?} fails: {e}"));
+    // And names the same things, spelled exactly as before (issue 9.1:
+    // `groups` must not come back as `GROUPS`).
+    let names = |c: &rusqlite::Connection| -> Vec<String> {
+        let mut stmt = c
+            .prepare(
+                "SELECT t.name || '.' || p.name FROM sqlite_schema AS t, pragma_table_xinfo(t.name) AS p \
+                 WHERE t.type = 'table' AND t.name NOT LIKE 'sqlite%' ORDER BY p.cid",
+            )
+            .expect("names");
+        stmt.query_map([], |r| r.get(0))
+            .expect("name rows")
+            .filter_map(Result::ok)
+            .collect()
+    };
+    assert_eq!(names(&copy), names(&conn), "names of {printed:?}");
 }
 
 /// The revision graph builder: bytes become revisions named `a`..`p`, each

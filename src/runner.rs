@@ -79,9 +79,17 @@ impl RunError {
             RunError::TransactionControl { .. } => Some(
                 "remove BEGIN/COMMIT from the script, or put `-- strata:transaction off` in its header".into(),
             ),
-            RunError::Statement { message, .. } if message.starts_with("precheck failed") => Some(
-                "fix those rows first (a data revision from `strata revision` can do it), then upgrade again; nothing was changed".into(),
-            ),
+            RunError::Statement { message, file, .. } if message.starts_with("precheck failed") => {
+                // The script's own file says which way the run was going.
+                let again = if file.ends_with(".down.sql") {
+                    "downgrade"
+                } else {
+                    "upgrade"
+                };
+                Some(format!(
+                    "nothing was changed; fix those rows in the database (UPDATE or DELETE them), then run the {again} again"
+                ))
+            }
             RunError::Conflict { .. } => Some(
                 "an upgrade and a downgrade ran at once; the database is at a revision boundary: check `strata current`, then run the one you meant".into(),
             ),

@@ -16,7 +16,7 @@ use super::{write_revision, Created};
 use crate::config::{display_path, Project};
 use crate::diff::{self, Change, Detail};
 use crate::history;
-use crate::plan::{self, Plan};
+use crate::plan::{self, ColumnOrder, Fills, Plan};
 use crate::runner;
 use crate::schema::inspect::{inspect, replicate};
 use crate::schema::load::{check_references, load};
@@ -35,6 +35,8 @@ pub struct MigrateRequest {
     pub table_renames: Vec<String>,
     pub allow_empty: bool,
     pub rev_id: Option<String>,
+    /// `TABLE.COLUMN=SQL`: the value an added column gets in existing rows.
+    pub fills: Vec<String>,
 }
 
 /// A drop and an add that look like a rename.
@@ -85,6 +87,10 @@ pub struct MigrateReport {
     pub prechecks: Vec<String>,
     /// Renames that were suggested and not taken.
     pub suggestions: Vec<String>,
+    /// Why the downgrade cannot run once tables hold rows.
+    pub irreversible: Vec<String>,
+    /// The `--fill` values that would make the downgrade reversible.
+    pub fill: Vec<String>,
     /// The revision written, if any.
     pub created: Option<Created>,
 }
@@ -242,9 +248,34 @@ pub fn migrate(
         ..MigrateReport::default()
     };
 
-    refuse_not_null_without_default(&changes, &declined)?;
+    let fills = parse_fills(&request.fills)?;
+    refuse_not_null_without_default(&changes, &declined, &fills, &request.message)?;
     let mut all = renames;
     all.extend(changes);
+    let down_changes = diff::reverse(&all);
+    // Every --fill names a column this revision adds, up or down.
+    for (table, column) in fills.keys() {
+        let adds = |list: &[Change]| {
+            list.iter().any(|c| matches!(c, Change::AlterTable { to, details, .. }
+                if to.name.eq_ignore_ascii_case(table)
+                    && details.iter().any(|d| matches!(d, Detail::AddColumn(n) if n.eq_ignore_ascii_case(column)))))
+        };
+        if !adds(&all) && !adds(&down_changes) {
+            return Err(Error::Usage(format!(
+                "--fill {table}.{column}: this revision adds no column '{column}' to an existing table '{table}', in either direction"
+            )));
+        }
+    }
+    report.irreversible = unfillable_columns(&down_changes, &fills)
+        .into_iter()
+        .map(|(table, column)| {
+            format!("the downgrade re-adds NOT NULL column '{table}.{column}' with no default: it cannot run once '{table}' holds rows")
+        })
+        .collect();
+    report.fill = unfillable_columns(&down_changes, &fills)
+        .into_iter()
+        .map(|(table, column)| format!("{table}.{column}=VALUE"))
+        .collect();
     report.detected = all.iter().flat_map(Change::describe).collect();
     if all.is_empty() && !request.allow_empty {
         return Ok(report);
@@ -267,8 +298,8 @@ pub fn migrate(
             _ => {}
         }
     }
-    let up = plan::plan(&all, &renamed);
-    let down = plan::plan(&diff::reverse(&all), &desired);
+    let up = plan::plan_with(&all, &renamed, ColumnOrder::Append, &fills);
+    let down = plan::plan_with(&down_changes, &desired, ColumnOrder::Exact, &fills);
     try_plans(&live, replica, &desired, desired_conn, &up, &down)?;
     let body = |plan: &Plan, what: &str| {
         if plan.steps.is_empty() {
@@ -464,9 +495,12 @@ fn suggest_renames(changes: &[Change]) -> Vec<RenameSuggestion> {
     out
 }
 
-/// DESIGN §4: a NOT NULL column with no default cannot be added to a table
-/// that may hold rows.
-fn refuse_not_null_without_default(changes: &[Change], renames: &[RenameSuggestion]) -> Result<()> {
+/// Columns a change list adds that existing rows cannot be given a value
+/// for: NOT NULL with no default (and no `--fill`). In the up list they are
+/// refused; in the down list they make the revision irreversible once the
+/// table holds rows.
+fn unfillable_columns<'a>(changes: &'a [Change], fills: &Fills) -> Vec<(&'a str, &'a str)> {
+    let mut out = Vec::new();
     for change in changes {
         let Change::AlterTable { to, details, .. } = change else {
             continue;
@@ -478,33 +512,69 @@ fn refuse_not_null_without_default(changes: &[Change], renames: &[RenameSuggesti
                 .default
                 .as_deref()
                 .is_none_or(|d| d.eq_ignore_ascii_case("null"));
-            if col.not_null && no_default && !col.is_generated() {
-                let rename = renames.iter().find(|s| {
-                    s.table.eq_ignore_ascii_case(&to.name)
-                        && s.column
-                            .as_ref()
-                            .is_some_and(|(_, new)| new.eq_ignore_ascii_case(name))
-                });
-                if let Some(s) = rename {
-                    return Err(Error::Hinted {
-                        message: format!(
-                            "cannot add NOT NULL column '{}.{}' without a default: existing rows would have no value for it",
-                            to.name, col.name
-                        ),
-                        hint: format!("if it is a rename, say so: `strata migrate {}`", s.flag()),
-                    });
-                }
-                return Err(Error::Hinted {
-                    message: format!(
-                        "cannot add NOT NULL column '{}.{}' without a default: existing rows would have no value for it",
-                        to.name, col.name
-                    ),
-                    hint: "give it a DEFAULT in schema.sql, or add it nullable, fill it in a revision (`strata revision`), then make it NOT NULL".into(),
-                });
+            let filled = fills.contains_key(&(to.name.to_lowercase(), col.name.to_lowercase()));
+            if col.not_null && no_default && !col.is_generated() && !filled {
+                out.push((to.name.as_str(), col.name.as_str()));
             }
         }
     }
-    Ok(())
+    out
+}
+
+/// DESIGN §4: a NOT NULL column with no default cannot be added to a table
+/// that may hold rows, unless `--fill` gives its value.
+fn refuse_not_null_without_default(
+    changes: &[Change],
+    renames: &[RenameSuggestion],
+    fills: &Fills,
+    message: &str,
+) -> Result<()> {
+    let Some(&(table, column)) = unfillable_columns(changes, fills).first() else {
+        return Ok(());
+    };
+    let refusal = format!(
+        "cannot add NOT NULL column '{table}.{column}' without a default: existing rows would have no value for it"
+    );
+    let rename = renames.iter().find(|s| {
+        s.table.eq_ignore_ascii_case(table)
+            && s.column
+                .as_ref()
+                .is_some_and(|(_, new)| new.eq_ignore_ascii_case(column))
+    });
+    let again = |flag: &str| format!("strata migrate -m {} {flag}", super::shell_quote(message));
+    let hint = match rename {
+        Some(s) => format!("if it is a rename, say so: `{}`", again(&s.flag())),
+        None => format!(
+            "give it a DEFAULT in schema.sql, or give existing rows a value: `{}` (any SQL expression over the table's columns)",
+            again(&format!("--fill {}", super::shell_double_quote(&format!("{table}.{column}=VALUE"))))
+        ),
+    };
+    Err(Error::Hinted {
+        message: refusal,
+        hint,
+    })
+}
+
+/// Parses `--fill TABLE.COLUMN=SQL` values.
+fn parse_fills(texts: &[String]) -> Result<Fills> {
+    let mut fills = Fills::new();
+    for text in texts {
+        let parsed = text.split_once('=').and_then(|(lhs, expr)| {
+            let (table, column) = lhs.rsplit_once('.')?;
+            let parts = [table.trim(), column.trim(), expr.trim()];
+            (!parts.iter().any(|p| p.is_empty())).then_some(parts)
+        });
+        let Some([table, column, expr]) = parsed else {
+            return Err(Error::Usage(format!(
+                "--fill takes TABLE.COLUMN=SQL, not '{text}'"
+            )));
+        };
+        fills.insert(
+            (table.to_lowercase(), column.to_lowercase()),
+            expr.to_string(),
+        );
+    }
+    Ok(fills)
 }
 
 /// Tries both plans before anything is written, each on an empty schema:
@@ -520,8 +590,9 @@ fn try_plans(
     down: &Plan,
 ) -> Result<()> {
     let (up_result, down_result) = std::thread::scope(|s| {
-        let up_result = s.spawn(move || try_plan(&replica, up, desired, "upgrade"));
-        let down_result = try_plan(&desired_conn, down, live, "downgrade");
+        let up_result =
+            s.spawn(move || try_plan(&replica, up, desired, "upgrade", ColumnOrder::Append));
+        let down_result = try_plan(&desired_conn, down, live, "downgrade", ColumnOrder::Exact);
         (up_result.join(), down_result)
     });
     up_result.map_err(|_| Error::Failed("trying the upgrade failed unexpectedly".into()))??;
@@ -530,7 +601,13 @@ fn try_plans(
 
 /// Runs `plan` on `conn` (foreign keys off, like the runner) and checks it
 /// gives `target`.
-fn try_plan(conn: &Connection, plan: &Plan, target: &Schema, what: &str) -> Result<()> {
+fn try_plan(
+    conn: &Connection,
+    plan: &Plan,
+    target: &Schema,
+    what: &str,
+    order: ColumnOrder,
+) -> Result<()> {
     let bug = |what: &str, detail: String| {
         Error::Failed(format!(
             "strata could not plan this change correctly ({what}: {detail}); nothing was written. Please report this as a bug in strata"
@@ -544,9 +621,15 @@ fn try_plan(conn: &Connection, plan: &Plan, target: &Schema, what: &str) -> Resu
     conn.execute_batch(&format!("BEGIN;\n{}\nCOMMIT;", plan.render()))
         .map_err(|e| bug(&format!("the {what} script fails"), e.to_string()))?;
     check_references(conn).map_err(|m| bug(&format!("after the {what}"), m))?;
-    let left = diff::diff(&inspect(conn)?, target);
-    if !left.is_empty() {
-        let lines: Vec<String> = left.iter().flat_map(Change::describe).collect();
+    let got = inspect(conn)?;
+    let mut lines: Vec<String> = diff::diff(&got, target)
+        .iter()
+        .flat_map(Change::describe)
+        .collect();
+    if order == ColumnOrder::Exact {
+        lines.extend(diff::column_order(&got, target));
+    }
+    if !lines.is_empty() {
         return Err(bug(
             &format!("the {what} script leaves differences"),
             lines.join("; "),
@@ -720,8 +803,10 @@ pub struct DiffReport {
 }
 
 /// `strata diff`: drift between the live database and schema.sql (or what
-/// its applied revisions should have built). Read-only.
-pub fn drift(project: &Project, against: Against) -> Result<DiffReport> {
+/// its applied revisions should have built). Read-only. Column order counts
+/// only with `column_order`: `ADD COLUMN` appends, so a column schema.sql
+/// lists in the middle is at the end of the live table.
+pub fn drift(project: &Project, against: Against, column_order: bool) -> Result<DiffReport> {
     let (conn, path) = existing_database(project)?;
     let live = inspect(&conn)?;
     let (other, name) = match against {
@@ -734,16 +819,22 @@ pub fn drift(project: &Project, against: Against) -> Result<DiffReport> {
             (inspect(&built)?, "revisions".to_string())
         }
     };
-    let changes = diff::diff(&live, &other);
+    let mut changes: Vec<String> = diff::diff(&live, &other)
+        .iter()
+        .flat_map(Change::describe)
+        .collect();
+    if column_order {
+        changes.extend(diff::column_order(&live, &other));
+    }
     Ok(DiffReport {
         against,
         database: display_path(path),
-        changes: changes.iter().flat_map(Change::describe).collect(),
         unified: if changes.is_empty() {
             String::new()
         } else {
             unified(&live, &other, "database", &name)
         },
+        changes,
     })
 }
 
@@ -761,11 +852,20 @@ pub struct VerifyRow {
     /// `ok`, or what went wrong.
     pub result: String,
     pub ok: bool,
+    /// Tables that were empty when the revision ran (no made-up row fits
+    /// them, or its up stops on made-up rows and was checked without them).
+    pub empty_tables: Vec<String>,
 }
 
 /// `strata verify`: in a scratch database, every revision in order runs up,
-/// down, up; down must restore exactly the schema before it, and the second
-/// up must give what the first gave.
+/// down, up; down must restore exactly the schema before it (column order
+/// included), and the second up must give what the first gave.
+///
+/// Before each revision every empty table gets made-up rows that fit its
+/// types and rules ([`super::synth`]), so a down that can only run on empty
+/// tables fails here, not in production. An up that stops on those rows
+/// (a precheck the made-up values break) is run again on empty tables: that
+/// is a fact about the values, not about the revision.
 pub fn verify(project: &Project) -> Result<Vec<VerifyRow>> {
     let migrations = super::migrations(project)?;
     let conn = scratch()?;
@@ -777,6 +877,7 @@ pub fn verify(project: &Project) -> Result<Vec<VerifyRow>> {
             message: rev.message.clone(),
             result: "ok".into(),
             ok: true,
+            empty_tables: Vec::new(),
         };
         if failed {
             row.result = "not run: an earlier revision failed".into();
@@ -785,26 +886,36 @@ pub fn verify(project: &Project) -> Result<Vec<VerifyRow>> {
             continue;
         }
         let outcome = (|| -> Result<Option<String>> {
+            row.empty_tables = super::synth::fill_empty_tables(&conn)?;
             let before = inspect(&conn)?;
-            runner::execute_script(&conn, &rev.up, rev.up.transactional)?;
+            if let Err(e) = attempt(&conn, &rev.up) {
+                if !e.to_string().contains("precheck failed") {
+                    return Err(e);
+                }
+                // The made-up rows break a rule this up adds: check the
+                // revision's scripts on empty tables instead.
+                empty_all_tables(&conn, &before)?;
+                row.empty_tables = before.tables.iter().map(|t| t.name.clone()).collect();
+                attempt(&conn, &rev.up)?;
+            }
             let after = inspect(&conn)?;
-            runner::execute_script(&conn, &rev.down, rev.down.transactional)?;
+            if let Err(e) = attempt(&conn, &rev.down) {
+                return Ok(Some(format!("down fails on tables holding rows: {e}")));
+            }
             let back = inspect(&conn)?;
-            let left = diff::diff(&back, &before);
+            let left = exact_differences(&back, &before);
             if !left.is_empty() {
-                let lines: Vec<String> = left.iter().flat_map(Change::describe).collect();
                 return Ok(Some(format!(
                     "down does not restore the schema before up; still needed: {}",
-                    lines.join("; ")
+                    left.join("; ")
                 )));
             }
-            runner::execute_script(&conn, &rev.up, rev.up.transactional)?;
-            let again = diff::diff(&inspect(&conn)?, &after);
+            attempt(&conn, &rev.up)?;
+            let again = exact_differences(&inspect(&conn)?, &after);
             if !again.is_empty() {
-                let lines: Vec<String> = again.iter().flat_map(Change::describe).collect();
                 return Ok(Some(format!(
                     "up after down gives a different schema: {}",
-                    lines.join("; ")
+                    again.join("; ")
                 )));
             }
             Ok(None)
@@ -826,12 +937,49 @@ pub fn verify(project: &Project) -> Result<Vec<VerifyRow>> {
     Ok(rows)
 }
 
+/// Runs one script on the scratch database as the runner would: a
+/// transactional script in one transaction, rolled back if it fails.
+fn attempt(conn: &Connection, file: &crate::script::ScriptFile) -> Result<()> {
+    if !file.transactional {
+        return runner::execute_script(conn, file, false);
+    }
+    conn.execute_batch("BEGIN").map_err(Error::sqlite(
+        "starting a transaction in a scratch database",
+    ))?;
+    match runner::execute_script(conn, file, true) {
+        Ok(()) => conn
+            .execute_batch("COMMIT")
+            .map_err(Error::sqlite("committing in a scratch database")),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// Deletes every row of every table of `schema` in the scratch database.
+fn empty_all_tables(conn: &Connection, schema: &Schema) -> Result<()> {
+    for table in &schema.tables {
+        conn.execute_batch(&format!("DELETE FROM {}", quote_ident(&table.name)))
+            .map_err(Error::sqlite("emptying a scratch database"))?;
+    }
+    Ok(())
+}
+
+/// Every difference between `a` and `b`, column order included: what a
+/// down must undo to restore a schema exactly.
+fn exact_differences(a: &Schema, b: &Schema) -> Vec<String> {
+    let mut lines: Vec<String> = diff::diff(a, b).iter().flat_map(Change::describe).collect();
+    lines.extend(diff::column_order(a, b));
+    lines
+}
+
 /// The baseline revision's scripts for an existing schema: create it all;
 /// drop it all.
 pub fn baseline(schema: &Schema) -> (String, String) {
     let empty = Schema::default();
     let changes = diff::diff(&empty, schema);
-    let up = plan::plan(&changes, &empty);
-    let down = plan::plan(&diff::reverse(&changes), schema);
+    let up = plan::plan(&changes, &empty, ColumnOrder::Exact);
+    let down = plan::plan(&diff::reverse(&changes), schema, ColumnOrder::Exact);
     (up.render(), down.render())
 }

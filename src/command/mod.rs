@@ -5,6 +5,7 @@
 mod autogen;
 mod info;
 mod run;
+mod synth;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -319,3 +320,43 @@ pub fn merge(
 
 /// The path of a backup made before a run, for the report.
 pub type BackupPath = Option<PathBuf>;
+
+/// `text` as one word for a POSIX shell, so a hint that names it can be
+/// pasted as written: bare when it is plainly safe, else single-quoted.
+pub fn shell_quote(text: &str) -> String {
+    let safe = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if safe {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+/// `text` double-quoted for a POSIX shell, for a hint whose placeholder the
+/// user replaces with SQL that may hold single quotes (`--fill "t.a=''"`).
+pub fn shell_double_quote(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        if matches!(c, '"' | '\\' | '$' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod shell_tests {
+    use super::shell_quote;
+
+    #[test]
+    fn shell_quote_keeps_words_whole() {
+        assert_eq!(shell_quote("t.a=VALUE"), "t.a=VALUE");
+        assert_eq!(shell_quote("drop a"), "'drop a'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+    }
+}

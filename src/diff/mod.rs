@@ -83,6 +83,42 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
     changes
 }
 
+/// Tables of `a` whose columns, the same set as in `b`'s table of that
+/// name, stand in another order; one line each. [`diff`] does not count
+/// order (schema.sql may list a column where `ADD COLUMN` cannot put it);
+/// this is what `verify`, a tried downgrade and `diff --column-order` add.
+pub fn column_order(a: &Schema, b: &Schema) -> Vec<String> {
+    let names =
+        |t: &Table| -> Vec<String> { t.columns.iter().map(|c| c.name.to_lowercase()).collect() };
+    let mut out = Vec::new();
+    for ta in &a.tables {
+        let Some(tb) = b.table(&ta.name) else {
+            continue;
+        };
+        let (na, nb) = (names(ta), names(tb));
+        let mut sa = na.clone();
+        let mut sb = nb.clone();
+        sa.sort();
+        sb.sort();
+        if sa == sb && na != nb {
+            let show = |t: &Table| -> String {
+                t.columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            out.push(crate::sql::one_line(&format!(
+                "column order of '{}' is ({}), not ({})",
+                ta.name,
+                show(ta),
+                show(tb)
+            )));
+        }
+    }
+    out
+}
+
 /// The down change list for an up change list.
 pub fn reverse(changes: &[Change]) -> Vec<Change> {
     changes.iter().rev().map(Change::reverse).collect()

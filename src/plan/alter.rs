@@ -69,13 +69,46 @@ pub fn can_drop(state: &Schema, table: &Table, name: &str) -> bool {
 }
 
 /// Whether ALTER TABLE alone can take `from` to `to`: only added and
-/// dropped columns, each within SQLite's rules.
-pub fn alterable(state: &Schema, from: &Table, to: &Table, details: &[Detail]) -> bool {
-    details.iter().all(|d| match d {
+/// dropped columns, each within SQLite's rules, and — when the order must
+/// be exact — added columns that belong at the end, where `ADD COLUMN`
+/// puts them.
+pub fn alterable(
+    state: &Schema,
+    from: &Table,
+    to: &Table,
+    details: &[Detail],
+    order: ColumnOrder,
+) -> bool {
+    let each = details.iter().all(|d| match d {
         Detail::AddColumn(name) => to.column(name).is_some_and(can_add),
         Detail::DropColumn(name) => can_drop(state, from, name),
         _ => false,
-    })
+    });
+    each && (order == ColumnOrder::Append || appended_order(from, to))
+}
+
+/// Whether dropping `from`'s columns that `to` lacks and appending the
+/// rest of `to`'s gives exactly `to`'s column order.
+fn appended_order(from: &Table, to: &Table) -> bool {
+    let kept = from.columns.iter().filter(|c| to.column(&c.name).is_some());
+    let added = to.columns.iter().filter(|c| from.column(&c.name).is_none());
+    kept.chain(added)
+        .map(|c| c.name.to_lowercase())
+        .eq(to.columns.iter().map(|c| c.name.to_lowercase()))
+}
+
+/// How a plan treats the order of a table's columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnOrder {
+    /// New columns are appended by `ALTER TABLE … ADD COLUMN`, wherever
+    /// schema.sql lists them: the upgrade from schema.sql, which never
+    /// rebuilds a table only to move a column.
+    Append,
+    /// Every table ends with exactly the target's column order, rebuilt
+    /// where `ADD COLUMN` would put a column elsewhere: a downgrade restores
+    /// a table as it was, so an old application's `INSERT … VALUES` without
+    /// a column list still fills the right columns.
+    Exact,
 }
 
 #[cfg(test)]
@@ -105,6 +138,36 @@ mod tests {
             .map(|c| c.name.as_str())
             .collect();
         assert_eq!(ok, ["a", "b", "g", "i", "k", "l"]);
+    }
+
+    #[test]
+    fn exact_order_rebuilds_a_column_that_was_not_last() {
+        let (schema, with) =
+            table("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT DEFAULT '', b TEXT)");
+        let (_, without) = table("CREATE TABLE t (id INTEGER PRIMARY KEY, b TEXT)");
+        let add = [Detail::AddColumn("a".into())];
+        assert!(alterable(
+            &schema,
+            &without,
+            &with,
+            &add,
+            ColumnOrder::Append
+        ));
+        assert!(!alterable(
+            &schema,
+            &without,
+            &with,
+            &add,
+            ColumnOrder::Exact
+        ));
+        let (_, last) = table("CREATE TABLE t (id INTEGER PRIMARY KEY, b TEXT, a TEXT DEFAULT '')");
+        assert!(alterable(
+            &schema,
+            &without,
+            &last,
+            &add,
+            ColumnOrder::Exact
+        ));
     }
 
     #[test]

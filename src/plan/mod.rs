@@ -8,6 +8,8 @@
 pub mod alter;
 mod rebuild;
 
+pub use alter::ColumnOrder;
+
 use crate::diff::{Change, Detail};
 use crate::schema::{Object, ObjectKind, Schema};
 use crate::sql::{one_line, quote_ident};
@@ -78,11 +80,27 @@ impl Plan {
 /// is not a rename meets: renames only rewrite names, so they may lead or
 /// trail the list, and the planner follows every other change from `base`
 /// to know which indexes and triggers a rebuilt table carries.
-pub fn plan(changes: &[Change], base: &Schema) -> Plan {
+/// `order` says whether added columns may be appended or must land where
+/// the target has them ([`ColumnOrder`]).
+pub fn plan(changes: &[Change], base: &Schema, order: ColumnOrder) -> Plan {
+    plan_with(changes, base, order, &Fills::new())
+}
+
+/// Values for columns a change adds to a table that holds rows, keyed by
+/// lower-case (table, column): an SQL expression evaluated for each
+/// existing row (`migrate --fill TABLE.COLUMN=SQL`). A NOT NULL column with
+/// no default can only be added to a table with rows this way, in either
+/// direction.
+pub type Fills = std::collections::BTreeMap<(String, String), String>;
+
+/// [`plan`], with values to fill added columns in existing rows.
+pub fn plan_with(changes: &[Change], base: &Schema, order: ColumnOrder, fills: &Fills) -> Plan {
     let mut planner = Planner {
         state: base.clone(),
         steps: Vec::new(),
         precheck_ready: false,
+        order,
+        fills: fills.clone(),
     };
     for change in changes {
         planner.change(change);
@@ -97,6 +115,17 @@ pub(crate) struct Planner {
     pub state: Schema,
     pub steps: Vec<Step>,
     precheck_ready: bool,
+    order: ColumnOrder,
+    fills: Fills,
+}
+
+impl Planner {
+    /// The fill value for `table.column`, if the user gave one.
+    pub(crate) fn fill(&self, table: &str, column: &str) -> Option<&str> {
+        self.fills
+            .get(&(table.to_lowercase(), column.to_lowercase()))
+            .map(String::as_str)
+    }
 }
 
 impl Planner {
@@ -208,7 +237,12 @@ impl Planner {
                 self.drop_object(o);
             }
             Change::AlterTable { from, to, details } => {
-                if alter::alterable(&self.state, from, to, details) {
+                // A filled column is copied in by a rebuild, never appended
+                // empty by ALTER TABLE.
+                let filled = details
+                    .iter()
+                    .any(|d| matches!(d, Detail::AddColumn(c) if self.fill(&to.name, c).is_some()));
+                if !filled && alter::alterable(&self.state, from, to, details, self.order) {
                     self.alter(from, to, details);
                 } else {
                     rebuild::rebuild(self, from, to, details);
@@ -279,8 +313,8 @@ mod tests {
         let (conn, from) = load(a, "a.sql").unwrap();
         let (_, to) = load(b, "b.sql").unwrap();
         let changes = diff(&from, &to);
-        let up = plan(&changes, &from);
-        let down = plan(&reverse(&changes), &to);
+        let up = plan(&changes, &from, ColumnOrder::Append);
+        let down = plan(&reverse(&changes), &to, ColumnOrder::Exact);
         conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
         conn.execute_batch(&up.render()).unwrap();
         assert!(

@@ -60,6 +60,15 @@ pub(super) fn rebuild(p: &mut Planner, from: &Table, to: &Table, details: &[Deta
         .collect();
     let mut targets: Vec<String> = shared.iter().map(|(_, n)| quote_ident(n)).collect();
     let mut sources: Vec<String> = shared.iter().map(|(o, _)| quote_ident(o)).collect();
+    // Added columns the user gave a value for (`migrate --fill`).
+    for col in to.columns.iter().filter(|c| !c.is_generated()) {
+        if from.column(&col.name).is_none() {
+            if let Some(expr) = p.fill(&to.name, &col.name) {
+                targets.push(quote_ident(&col.name));
+                sources.push(format!("({expr})"));
+            }
+        }
+    }
     // Rowids survive: copy them unless the new rowid alias is copied anyway.
     let alias_copied = to.rowid_alias().is_some_and(|alias| {
         shared
@@ -190,7 +199,11 @@ fn prechecks(p: &mut Planner, from: &Table, to: &Table, details: &[Detail]) {
                     .default
                     .as_deref()
                     .is_some_and(|d| !d.eq_ignore_ascii_case("null"));
-                if col.text.unique && shared_default && !col.is_generated() {
+                if col.text.unique
+                    && shared_default
+                    && !col.is_generated()
+                    && p.fill(&to.name, column).is_none()
+                {
                     p.precheck(
                         format!("FROM (SELECT 1 FROM {table} LIMIT -1 OFFSET 1)"),
                         format!(
@@ -198,7 +211,8 @@ fn prechecks(p: &mut Planner, from: &Table, to: &Table, details: &[Detail]) {
                         ),
                     );
                 }
-                if col.not_null && col.default.is_none() && !col.is_generated() {
+                let filled = p.fill(&to.name, column).is_some();
+                if col.not_null && col.default.is_none() && !col.is_generated() && !filled {
                     p.precheck(
                         format!("FROM {table}"),
                         format!(

@@ -500,6 +500,147 @@ fn is_keyword(word: &str) -> bool {
     KEYWORDS.binary_search(&lower.as_str()).is_ok()
 }
 
+/// Keywords SQLite also accepts, unquoted, as a name: its grammar's
+/// `%fallback ID` list and the join keywords (`nm ::= JOIN_KW`), plus the
+/// contextual words that are not keywords to SQLite at all. Such a word can
+/// be a table or column name (`key`, `left`, `action`, `groups`), so the
+/// printer keeps its spelling wherever it may be one. The unit test
+/// `nameable_keywords_match_sqlite` holds this list against SQLite itself.
+const NAMEABLE: &[&str] = &[
+    "abort",
+    "action",
+    "after",
+    "always",
+    "analyze",
+    "asc",
+    "attach",
+    "before",
+    "begin",
+    "by",
+    "cascade",
+    "cast",
+    "column",
+    "conflict",
+    "cross",
+    "current",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "database",
+    "deferred",
+    "desc",
+    "detach",
+    "do",
+    "each",
+    "end",
+    "exclude",
+    "exclusive",
+    "explain",
+    "fail",
+    "filter",
+    "first",
+    "following",
+    "for",
+    "full",
+    "generated",
+    "glob",
+    "groups",
+    "if",
+    "ignore",
+    "immediate",
+    "indexed",
+    "initially",
+    "inner",
+    "instead",
+    "key",
+    "last",
+    "left",
+    "like",
+    "match",
+    "materialized",
+    "natural",
+    "no",
+    "nulls",
+    "of",
+    "offset",
+    "others",
+    "outer",
+    "over",
+    "partition",
+    "plan",
+    "pragma",
+    "preceding",
+    "query",
+    "raise",
+    "range",
+    "recursive",
+    "regexp",
+    "reindex",
+    "release",
+    "rename",
+    "replace",
+    "restrict",
+    "right",
+    "rollback",
+    "row",
+    "rowid",
+    "rows",
+    "savepoint",
+    "stored",
+    "strict",
+    "temp",
+    "temporary",
+    "ties",
+    "trigger",
+    "unbounded",
+    "vacuum",
+    "view",
+    "virtual",
+    "window",
+    "with",
+    "without",
+];
+
+/// Whether `word` is a keyword that can never be a name unquoted, so
+/// printing it upper-case cannot change what it names.
+fn is_reserved(word: &str) -> bool {
+    let lower = word.to_ascii_lowercase();
+    is_keyword(&lower) && NAMEABLE.binary_search(&lower.as_str()).is_err()
+}
+
+/// Whether the name-able keyword at `n` is, by the words around it,
+/// certainly a keyword: `PRIMARY key`, `ON DELETE cascade`, `CREATE view`,
+/// `if not exists`, `DEFAULT current_timestamp`, a table's `without rowid`
+/// and `strict` (`table_option`). Only there does the printer upper-case
+/// such a word; anywhere else it may be a name and keeps its spelling.
+fn keyword_by_context(tokens: &[Token<'_>], n: usize, table_option: bool) -> bool {
+    let is = |k: isize, kw: &str| {
+        n.checked_add_signed(k)
+            .and_then(|i| tokens.get(i))
+            .is_some_and(|t| t.is(kw))
+    };
+    let t = &tokens[n];
+    let any = |words: &[&str]| words.iter().any(|w| t.is(w));
+    let after_fk_event = (is(-1, "delete") || is(-1, "update")) && is(-2, "on");
+    (t.is("key") && (is(-1, "primary") || is(-1, "foreign")))
+        || (any(&["cascade", "restrict", "no"]) && after_fk_event)
+        || (t.is("action") && is(-1, "no") && (is(-2, "delete") || is(-2, "update")))
+        || (t.is("conflict") && is(-1, "on") && !is(1, "("))
+        || (any(&["rollback", "abort", "fail", "ignore", "replace"])
+            && is(-1, "conflict")
+            && is(-2, "on"))
+        || (t.is("if") && is(1, "not") && is(2, "exists"))
+        || (t.is("if") && is(1, "exists") && is(-2, "drop"))
+        || (any(&["view", "trigger", "temp", "temporary", "virtual"])
+            && (is(-1, "create") || (is(-1, "temp") && is(-2, "create"))))
+        || (t.is("initially") && is(-1, "deferrable"))
+        || (any(&["deferred", "immediate"]) && is(-1, "initially"))
+        || (any(&["current_date", "current_time", "current_timestamp"]) && is(-1, "default"))
+        || (t.is("generated") && is(1, "always"))
+        || (t.is("always") && is(-1, "generated"))
+        || (table_option && any(&["without", "rowid", "strict"]))
+}
+
 /// Whether `name` can be written without quotes.
 fn is_plain(name: &str) -> bool {
     let mut chars = name.chars();
@@ -510,12 +651,76 @@ fn is_plain(name: &str) -> bool {
         && !is_keyword(name)
 }
 
-/// One statement rendered canonically: keywords upper-case, identifiers
-/// quoted only where they must be, single spaces; a CREATE TABLE gets one
-/// column or constraint per line. This is the text of `dump` and of the
-/// unified diffs of `diff`, `check` and `verify`.
+/// Indexes of the tokens that are certainly names in a CREATE statement:
+/// the object's name, the table after `ON` / `REFERENCES`, and in a CREATE
+/// TABLE the first word of each column definition.
+fn name_positions(tokens: &[Token<'_>]) -> Vec<usize> {
+    let mut out = Vec::new();
+    if !tokens.first().is_some_and(|t| t.is("create")) {
+        return out;
+    }
+    let mut i = 1;
+    while tokens
+        .get(i)
+        .is_some_and(|t| t.is("temp") || t.is("temporary") || t.is("unique") || t.is("virtual"))
+    {
+        i += 1;
+    }
+    let is_table = tokens.get(i).is_some_and(|t| t.is("table"));
+    i += 1;
+    if tokens.get(i).is_some_and(|t| t.is("if")) {
+        i += 3;
+    }
+    if tokens.get(i + 1).is_some_and(|t| t.is_punct(".")) {
+        i += 2;
+    }
+    if tokens.get(i).is_some_and(|t| t.kind == Kind::Word) {
+        out.push(i);
+    }
+    for (n, t) in tokens.iter().enumerate().skip(i + 1) {
+        let follows = n > 0 && (tokens[n - 1].is("on") || tokens[n - 1].is("references"));
+        if t.kind == Kind::Word
+            && follows
+            && !t.is("conflict")
+            && !t.is("delete")
+            && !t.is("update")
+        {
+            out.push(n);
+        }
+    }
+    if is_table {
+        if let Some(open) = tokens.iter().position(|t| t.is_punct("(")) {
+            let close = matching_paren(tokens, open);
+            let mut at = open + 1;
+            for part in split_commas(&tokens[open + 1..close.min(tokens.len())]) {
+                let starts_constraint = part.first().is_some_and(|t| {
+                    ["constraint", "primary", "unique", "check", "foreign"]
+                        .iter()
+                        .any(|kw| t.is(kw))
+                });
+                if !part.is_empty() && !starts_constraint && part[0].kind == Kind::Word {
+                    out.push(at);
+                }
+                at += part.len() + 1;
+            }
+        }
+    }
+    out
+}
+
+/// One statement rendered canonically: reserved keywords upper-case,
+/// identifiers spelled exactly as written and quoted only where they must
+/// be, single spaces; a CREATE TABLE gets one column or constraint per
+/// line. This is the text of `dump` and of the unified diffs of `diff`,
+/// `check` and `verify`.
+///
+/// A name is never re-spelled: SQLite keeps a table's name as written, so
+/// `groups` printed as `GROUPS` would create a different-looking table. A
+/// keyword that can also be a name keeps its spelling everywhere, and is
+/// quoted where it certainly is a name.
 pub fn pretty(sql: &str) -> String {
     let tokens = tokenize(sql);
+    let names = name_positions(&tokens);
     let is_table = tokens.len() > 2 && tokens[0].is("create") && tokens[1].is("table");
     let mut out = String::new();
     let mut depth = 0usize;
@@ -535,7 +740,14 @@ pub fn pretty(sql: &str) -> String {
                     quote_ident(&v)
                 }
             }
-            Kind::Word if is_keyword(t.text) => t.text.to_ascii_uppercase(),
+            Kind::Word if names.contains(&n) && !is_plain(t.text) => quote_ident(t.text),
+            Kind::Word
+                if is_reserved(t.text)
+                    || (is_keyword(t.text)
+                        && keyword_by_context(&tokens, n, is_table && depth == 0)) =>
+            {
+                t.text.to_ascii_uppercase()
+            }
             _ => t.text.to_string(),
         };
         let table_body = is_table && depth == 1;
@@ -592,6 +804,47 @@ mod tests {
         let mut sorted = KEYWORDS.to_vec();
         sorted.sort_unstable();
         assert_eq!(sorted, KEYWORDS);
+    }
+
+    #[test]
+    fn nameable_keywords_are_sorted_keywords() {
+        let mut sorted = NAMEABLE.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(sorted, NAMEABLE);
+        assert!(NAMEABLE.iter().all(|w| is_keyword(w)));
+    }
+
+    /// The list of keywords that can be names, held against the bundled
+    /// SQLite: a column named by each keyword, unquoted.
+    #[test]
+    fn nameable_keywords_match_sqlite() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let accepted: Vec<&str> = KEYWORDS
+            .iter()
+            .copied()
+            .filter(|kw| {
+                conn.execute_batch(&format!("CREATE TABLE t ({kw} INT); DROP TABLE t;"))
+                    .is_ok()
+            })
+            .collect();
+        assert_eq!(accepted, NAMEABLE);
+    }
+
+    /// Issue 9.1: names that are keywords keep their exact spelling.
+    #[test]
+    fn pretty_keeps_the_spelling_of_keyword_names() {
+        assert_eq!(
+            pretty("CREATE TABLE groups(id INTEGER PRIMARY KEY, key TEXT NOT NULL, left INT, action TEXT, UNIQUE(key))"),
+            "CREATE TABLE \"groups\" (\n  id INTEGER PRIMARY KEY,\n  \"key\" TEXT NOT NULL,\n  \"left\" INT,\n  \"action\" TEXT,\n  UNIQUE (key)\n)"
+        );
+        assert_eq!(
+            pretty("create index Ix on Groups (Key desc) where action is not null"),
+            "CREATE INDEX Ix ON \"Groups\" (Key desc) WHERE action IS NOT NULL"
+        );
+        assert_eq!(
+            pretty("create view v as select key, left from groups"),
+            "CREATE VIEW v AS SELECT key, left FROM groups"
+        );
     }
 
     #[test]

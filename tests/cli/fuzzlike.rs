@@ -67,6 +67,15 @@ fn create_table() -> impl Strategy<Value = String> {
         Just("\"we\"\"ird\"".to_string()),
         Just("größe".to_string()),
         Just("\"order\"".to_string()),
+        // Keywords SQLite takes as names unquoted, in any case (issue 9.1).
+        prop_oneof![
+            Just("key"),
+            Just("Left"),
+            Just("ACTION"),
+            Just("groups"),
+            Just("Replace")
+        ]
+        .prop_map(str::to_string),
     ];
     let ty = prop_oneof![
         Just(""),

@@ -15,5 +15,6 @@ mod hostile;
 mod lifecycle;
 mod migrate;
 mod races;
+mod realworld;
 mod roundtrip;
 mod safety;

@@ -15,8 +15,8 @@
 use proptest::prelude::*;
 use rusqlite::Connection;
 
-use strata::diff::{diff, reverse};
-use strata::plan::plan;
+use strata::diff::{column_order, diff, reverse};
+use strata::plan::{plan, ColumnOrder};
 use strata::schema::inspect::inspect;
 use strata::schema::load::load;
 
@@ -525,8 +525,8 @@ proptest! {
         let at_a = copy(&conn, &dir.path().join("a.sqlite"));
 
         let changes = diff(&from, &to);
-        let up = plan(&changes, &from).render();
-        let down = plan(&reverse(&changes), &to).render();
+        let up = plan(&changes, &from, ColumnOrder::Append).render();
+        let down = plan(&reverse(&changes), &to, ColumnOrder::Exact).render();
         let context = format!("A:\n{a_sql}\nB:\n{b_sql}\nup:\n{up}\ndown:\n{down}");
 
         apply(&conn, &up).map_err(|e| TestCaseError::fail(format!("up failed: {e}\n{context}")))?;
@@ -537,8 +537,12 @@ proptest! {
         let at_b = copy(&conn, &dir.path().join("b.sqlite"));
 
         apply(&conn, &down).map_err(|e| TestCaseError::fail(format!("down failed: {e}\n{context}")))?;
-        let left = diff(&inspect(&conn).unwrap(), &from);
+        let back = inspect(&conn).unwrap();
+        let left = diff(&back, &from);
         prop_assert!(left.is_empty(), "down left {:?}\n{}", left.iter().flat_map(|c| c.describe()).collect::<Vec<_>>(), context);
+        // Issue 9.2: the down restores each table's column order too.
+        let order = column_order(&back, &from);
+        prop_assert!(order.is_empty(), "down left {:?}\n{}", order, context);
         assert_clean(&conn, "after down");
         assert_rows_survive(&at_b, &conn, &Renames::default(), true, &context);
     }

@@ -67,6 +67,12 @@ impl Ctx {
     pub fn project(&self) -> anyhow::Result<Project> {
         Ok(Project::discover(&self.locator).map_err(strata::Error::from)?)
     }
+
+    /// The project, or just the database `-d` / `DATABASE_URL` names when
+    /// there is no strata.toml: for commands that read only the database.
+    pub fn database_project(&self) -> anyhow::Result<Project> {
+        Ok(Project::discover_or_database(&self.locator).map_err(strata::Error::from)?)
+    }
 }
 
 fn main() -> ExitCode {

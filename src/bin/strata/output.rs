@@ -62,6 +62,11 @@ impl Printer {
         eprintln!("{} {}", self.paint("warning:", "33"), line.as_ref());
     }
 
+    /// A hint on stderr, after a warning it follows up (never silenced).
+    pub fn hint(&self, line: impl AsRef<str>) {
+        eprintln!("{} {}", self.paint("hint:", "36"), line.as_ref());
+    }
+
     /// Text data on stdout.
     pub fn data(&self, text: impl AsRef<str>) {
         let mut out = std::io::stdout().lock();

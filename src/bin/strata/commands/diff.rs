@@ -17,6 +17,10 @@ pub struct Args {
     /// What to compare the live database with
     #[arg(long, value_enum, default_value = "schema")]
     against: AgainstArg,
+    /// Count a different column order as a difference (ADD COLUMN appends,
+    /// so a column schema.sql lists in the middle ends up last)
+    #[arg(long)]
+    column_order: bool,
 }
 
 pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
@@ -25,7 +29,7 @@ pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         AgainstArg::Schema => Against::Schema,
         AgainstArg::Head => Against::Head,
     };
-    let report = strata::command::drift(&project, against)?;
+    let report = strata::command::drift(&project, against, args.column_order)?;
     let code = if report.changes.is_empty() {
         ExitCode::SUCCESS
     } else {

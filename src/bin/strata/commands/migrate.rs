@@ -23,6 +23,12 @@ pub struct Args {
     /// Use this revision id instead of the current UTC time
     #[arg(long, value_name = "ID")]
     rev_id: Option<String>,
+    /// The value an added column gets in rows that exist, as an SQL
+    /// expression over the table's columns (TABLE.COLUMN=SQL): how a NOT
+    /// NULL column with no default is added, in the upgrade or the
+    /// downgrade; repeatable
+    #[arg(long = "fill", value_name = "TABLE.COLUMN=SQL")]
+    fills: Vec<String>,
 }
 
 /// Asks on the terminal whether a drop + add is a rename; never when stdin
@@ -49,6 +55,7 @@ pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         table_renames: args.table_renames,
         allow_empty: args.allow_empty,
         rev_id: args.rev_id,
+        fills: args.fills,
     };
     let report = strata::command::migrate(&project, &request, &mut ask)?;
     if ctx.out.json() {
@@ -76,7 +83,29 @@ pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 .status(format!("  Generating {} ... done", created.up));
             ctx.out
                 .status(format!("  Generating {} ... done", created.down));
+            for line in &report.irreversible {
+                ctx.out.warn(line);
+            }
+            if !report.fill.is_empty() {
+                let fills: Vec<String> = report
+                    .fill
+                    .iter()
+                    .map(|f| format!("--fill {}", strata::command::shell_double_quote(f)))
+                    .collect();
+                ctx.out.hint(format!(
+                    "to make it reversible, give those rows a value and write the revision again: `rm {} {} && strata migrate -m {} {}`",
+                    shell_word(&created.up),
+                    shell_word(&created.down),
+                    shell_word(&created.message),
+                    fills.join(" ")
+                ));
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One shell word, as hints print it.
+fn shell_word(text: &str) -> String {
+    strata::command::shell_quote(text)
 }

@@ -1,0 +1,293 @@
+//! What real applications' schemas broke (issue 9), each as the minimal
+//! session that showed it: keyword names, column order on the way back, a
+//! down that cannot run once rows exist, unique indexes over rows, virtual
+//! tables, application functions, and the smaller findings.
+
+use crate::common::{os, run_in, TestProject};
+
+/// A project whose schema.sql is `schema`, with the database built by a
+/// first revision of it.
+fn project_at(schema: &str) -> TestProject {
+    let p = TestProject::new();
+    std::fs::write(p.path("schema.sql"), schema).unwrap();
+    p.run(&["migrate", "-m", "first"]).ok();
+    p.run(&["upgrade"]).ok();
+    p
+}
+
+fn columns(p: &TestProject, table: &str) -> Vec<String> {
+    let conn = p.db();
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
+        .unwrap();
+    stmt.query_map([table], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[allow(dead_code)]
+fn table_names(p: &TestProject) -> Vec<String> {
+    let conn = p.db();
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'strata%' ORDER BY name")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// 9.1: `groups`, `key`, `left`, `action` keep their spelling through
+/// dump, init --from-db and a database built from what it wrote.
+#[test]
+fn keyword_names_keep_their_spelling() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE groups(id INTEGER PRIMARY KEY, key TEXT NOT NULL, left INT, action TEXT, UNIQUE(key));
+         INSERT INTO groups VALUES (1, 'k', 2, 'a');",
+    )
+    .unwrap();
+    drop(conn);
+    let dump = run_in(dir.path(), &os(&["-d", "app.db", "dump"]))
+        .ok()
+        .stdout;
+    assert!(dump.contains("CREATE TABLE \"groups\""), "{dump}");
+    assert!(dump.contains("\"key\" TEXT NOT NULL"), "{dump}");
+    assert!(!dump.contains("GROUPS") && !dump.contains("LEFT"), "{dump}");
+
+    run_in(dir.path(), &os(&["-d", "app.db", "init", "--from-db"])).ok();
+    let schema = std::fs::read_to_string(dir.path().join("schema.sql")).unwrap();
+    assert!(!schema.contains("GROUPS"), "{schema}");
+    // A database built from the written schema.sql names things exactly as
+    // the original did, compared case-sensitively.
+    run_in(dir.path(), &os(&["-d", "fresh.db", "upgrade"])).ok();
+    let fresh = rusqlite::Connection::open(dir.path().join("fresh.db")).unwrap();
+    let names: Vec<String> = fresh
+        .prepare("SELECT t.name || '.' || p.name FROM sqlite_schema AS t, pragma_table_info(t.name) AS p WHERE t.name = 'groups' ORDER BY p.cid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        names,
+        ["groups.id", "groups.key", "groups.left", "groups.action"]
+    );
+}
+
+/// 9.2: a dropped column that was not last comes back in its place, so
+/// the old application's positional INSERT fills the right columns.
+#[test]
+fn downgrade_restores_column_order() {
+    let p = project_at("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT DEFAULT '', b TEXT);\n");
+    p.db()
+        .execute_batch("INSERT INTO t VALUES (1, 'for-a', 'for-b')")
+        .unwrap();
+    std::fs::write(
+        p.path("schema.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, b TEXT);\n",
+    )
+    .unwrap();
+    p.run(&["migrate", "-m", "drop a"]).ok();
+    p.run(&["upgrade"]).ok();
+    assert_eq!(columns(&p, "t"), ["id", "b"]);
+    p.run(&["downgrade"]).ok();
+    assert_eq!(columns(&p, "t"), ["id", "a", "b"]);
+    let conn = p.db();
+    conn.execute_batch("INSERT INTO t VALUES (2, 'for-a', 'for-b')")
+        .unwrap();
+    let b: String = conn
+        .query_row("SELECT b FROM t WHERE id = 2", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(b, "for-b");
+    let kept: String = conn
+        .query_row("SELECT b FROM t WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, "for-b");
+    drop(conn);
+    p.run(&["verify"]).ok();
+}
+
+/// 9.2: a column schema.sql adds in the middle is appended (ALTER TABLE),
+/// and `diff --column-order` shows it.
+#[test]
+fn a_column_added_in_the_middle_is_appended_and_diff_can_show_it() {
+    let p = project_at("CREATE TABLE t (id INTEGER PRIMARY KEY, b TEXT);\n");
+    std::fs::write(
+        p.path("schema.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);\n",
+    )
+    .unwrap();
+    p.run(&["migrate", "-m", "add a"]).ok();
+    p.run(&["upgrade"]).ok();
+    assert_eq!(columns(&p, "t"), ["id", "b", "a"]);
+    p.run(&["diff"]).ok();
+    let run = p.run(&["diff", "--column-order"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("column order of 't' is (id, b, a), not (id, a, b)"),
+        "{}",
+        run.stderr
+    );
+    p.run(&["downgrade"]).ok();
+    assert_eq!(columns(&p, "t"), ["id", "b"]);
+}
+
+/// 9.2: verify compares column order: a hand-written down that appends a
+/// column that was in the middle fails.
+#[test]
+fn verify_compares_column_order() {
+    let p = TestProject::new();
+    p.write_revision(
+        "1",
+        "base",
+        "t",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);",
+        "DROP TABLE t;",
+    );
+    p.write_revision(
+        "2",
+        "1",
+        "drop a",
+        "ALTER TABLE t DROP COLUMN a;",
+        "ALTER TABLE t ADD COLUMN a TEXT;",
+    );
+    let run = p.run(&["verify"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("column order of 't' is (id, b, a), not (id, a, b)"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// 9.3: dropping a NOT NULL column with no default warns that the down
+/// cannot run on rows, `verify` fails on it, and `--fill` (the hint,
+/// followed as written) makes it reversible.
+#[test]
+fn a_down_that_cannot_run_on_rows_is_found_and_fixable() {
+    let p = project_at("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT NOT NULL, b TEXT);\n");
+    p.db()
+        .execute_batch("INSERT INTO t VALUES (1, 'x', 'y')")
+        .unwrap();
+    std::fs::write(
+        p.path("schema.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, b TEXT);\n",
+    )
+    .unwrap();
+    let run = p.run(&["migrate", "-m", "drop a"]).ok();
+    assert!(
+        run.stderr
+            .contains("warning: the downgrade re-adds NOT NULL column 't.a' with no default"),
+        "{}",
+        run.stderr
+    );
+    let hint = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("hint: to make it reversible"))
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    let verify = p.run(&["verify"]);
+    assert_eq!(verify.code, 1, "{}", verify.stdout);
+    assert!(
+        verify.stdout.contains("down fails on tables holding rows"),
+        "{}",
+        verify.stdout
+    );
+
+    // The hint's command, with VALUE filled in as it asks.
+    let command = hint.split('`').nth(1).unwrap().replace("VALUE", "''");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command.replace("strata ", &format!("{} ", env!("CARGO_BIN_EXE_strata"))))
+        .current_dir(p.dir.path())
+        .env("NO_COLOR", "1")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    p.run(&["verify"]).ok();
+    p.run(&["upgrade"]).ok();
+    p.run(&["downgrade"]).ok();
+    assert_eq!(columns(&p, "t"), ["id", "a", "b"]);
+    let a: String = p
+        .db()
+        .query_row("SELECT a FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(a, "");
+}
+
+/// 9.3: `--fill` also adds a NOT NULL column with no default in the up,
+/// from the other columns, and the refusal's hint names it.
+#[test]
+fn fill_adds_a_not_null_column_to_a_table_with_rows() {
+    let p = project_at("CREATE TABLE t (id INTEGER PRIMARY KEY, first TEXT, last TEXT);\n");
+    p.db()
+        .execute_batch("INSERT INTO t VALUES (1, 'Ada', 'Lovelace')")
+        .unwrap();
+    std::fs::write(
+        p.path("schema.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, first TEXT, last TEXT, full TEXT NOT NULL);\n",
+    )
+    .unwrap();
+    let refused = p.run(&["migrate", "-m", "full name"]).fails(1);
+    assert!(
+        refused.stderr.contains("--fill \"t.full=VALUE\""),
+        "{}",
+        refused.stderr
+    );
+    p.run(&[
+        "migrate",
+        "-m",
+        "full name",
+        "--fill",
+        "t.full=first || ' ' || last",
+    ])
+    .ok();
+    p.run(&["upgrade"]).ok();
+    let full: String = p
+        .db()
+        .query_row("SELECT full FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(full, "Ada Lovelace");
+    let bad = p.run(&["migrate", "-m", "x", "--fill", "t.nothing=1"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}
+
+/// 9.3: the precheck's hint during a downgrade says to run the downgrade
+/// again, not the upgrade.
+#[test]
+fn precheck_hint_names_the_direction() {
+    let p = TestProject::new();
+    p.write_revision(
+        "1",
+        "base",
+        "t",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);",
+        "DROP TABLE t;",
+    );
+    p.write_revision(
+        "2",
+        "1",
+        "unique a",
+        "SELECT 1;",
+        "CREATE TEMP TABLE IF NOT EXISTS strata_precheck (violations INTEGER, rule TEXT);\nCREATE TEMP TRIGGER IF NOT EXISTS strata_precheck AFTER INSERT ON strata_precheck WHEN NEW.violations > 0 BEGIN SELECT RAISE(ABORT, 'precheck failed'); END;\nINSERT INTO temp.strata_precheck VALUES (1, 'x');",
+    );
+    p.run(&["upgrade"]).ok();
+    let run = p.run(&["downgrade"]).fails(1);
+    assert!(
+        run.stderr.contains("then run the downgrade again"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(p.applied(), ["1", "2"]);
+}

@@ -285,6 +285,15 @@ pub fn migrate(
             Change::DropTable(t) => report
                 .destructive
                 .push(format!("dropping table '{}' deletes its rows", t.name)),
+            Change::AddObject(o)
+                if renamed.table(&o.table).is_some()
+                    && plan::unique_index_violations(o).is_some() =>
+            {
+                report.prechecks.push(format!(
+                    "added unique index '{}' on '{}' over its rows",
+                    o.name, o.table
+                ))
+            }
             Change::AlterTable { to, details, .. } => {
                 for d in details {
                     if d.is_destructive() {
@@ -477,8 +486,10 @@ fn suggest_renames(changes: &[Change]) -> Vec<RenameSuggestion> {
             .filter_map(|c| match c {
                 Change::AddTable(new) => {
                     let new_cols = columns_of(new);
+                    // At least half the columns of the larger of the two:
+                    // one shared `id` of six is not a rename.
                     let shared = old_cols.intersection(&new_cols).count();
-                    let needed = old_cols.len().min(new_cols.len()).div_ceil(2).max(1);
+                    let needed = old_cols.len().max(new_cols.len()).div_ceil(2).max(1);
                     (shared >= needed).then_some((shared, new))
                 }
                 _ => None,
@@ -545,7 +556,7 @@ fn refuse_not_null_without_default(
     let hint = match rename {
         Some(s) => format!("if it is a rename, say so: `{}`", again(&s.flag())),
         None => format!(
-            "give it a DEFAULT in schema.sql, or give existing rows a value: `{}` (any SQL expression over the table's columns)",
+            "give it a DEFAULT in schema.sql, add it nullable and make it NOT NULL once filled, or give existing rows a value now: `{}` (any SQL expression over the table's columns)",
             again(&format!("--fill {}", super::shell_double_quote(&format!("{table}.{column}=VALUE"))))
         ),
     };

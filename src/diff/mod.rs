@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 
 pub use change::{is_narrowing, Change, Detail};
 
-use crate::schema::{Column, Object, ObjectKind, Schema, Table};
+use crate::schema::{Column, ConstraintKind, ConstraintText, Object, ObjectKind, Schema, Table};
 use crate::sql::{key_of, tokenize};
 
 /// Every difference between `from` and `to`, in an order that can be
@@ -153,20 +153,24 @@ pub fn table_details(a: &Table, b: &Table) -> Vec<Detail> {
         }
     }
     let (pk_a, pk_b) = (a.primary_key(), b.primary_key());
-    if pk_a != pk_b {
+    let pk_changed = pk_a != pk_b;
+    if pk_changed {
         details.push(Detail::PrimaryKey {
             from: pk_a,
             to: pk_b,
         });
     }
+    // A table-level PRIMARY KEY clause that changed with the key is the
+    // change reported above, not a second one.
+    let counted = |c: &&ConstraintText| !(pk_changed && c.kind == ConstraintKind::PrimaryKey);
     let keys_b: Vec<&str> = b.constraints.iter().map(|c| c.key.as_str()).collect();
     let keys_a: Vec<&str> = a.constraints.iter().map(|c| c.key.as_str()).collect();
-    for c in &a.constraints {
+    for c in a.constraints.iter().filter(counted) {
         if !keys_b.contains(&c.key.as_str()) {
             details.push(Detail::DropConstraint(c.clone()));
         }
     }
-    for c in &b.constraints {
+    for c in b.constraints.iter().filter(counted) {
         if !keys_a.contains(&c.key.as_str()) {
             details.push(Detail::AddConstraint(c.clone()));
         }

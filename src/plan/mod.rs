@@ -101,6 +101,7 @@ pub fn plan_with(changes: &[Change], base: &Schema, order: ColumnOrder, fills: &
         precheck_ready: false,
         order,
         fills: fills.clone(),
+        created: Default::default(),
     };
     for change in changes {
         planner.change(change);
@@ -117,6 +118,8 @@ pub(crate) struct Planner {
     precheck_ready: bool,
     order: ColumnOrder,
     fills: Fills,
+    /// Tables this plan creates: empty, so nothing to precheck.
+    created: std::collections::BTreeSet<String>,
 }
 
 impl Planner {
@@ -205,6 +208,7 @@ impl Planner {
                 StepKind::Normal,
             ),
             Change::AddTable(t) => {
+                self.created.insert(t.name.to_lowercase());
                 self.push(
                     format!("add table '{}'", one_line(&t.name)),
                     t.sql.clone(),
@@ -226,6 +230,11 @@ impl Planner {
                 });
             }
             Change::AddObject(o) => {
+                if o.kind == ObjectKind::Index && !self.created.contains(&o.table.to_lowercase()) {
+                    if let Some((rows, rule)) = unique_index_violations(o) {
+                        self.precheck(rows, rule);
+                    }
+                }
                 self.push(
                     format!("add {} '{}'", o.kind.label(), one_line(&o.name)),
                     o.sql.clone(),
@@ -298,6 +307,50 @@ impl Planner {
             }
         }
     }
+}
+
+/// For a `CREATE UNIQUE INDEX`, the rows that would repeat a key (`FROM …`)
+/// and the rule, as [`Planner::precheck`] takes them: rows where any key
+/// part is NULL never conflict, and a partial index counts only the rows its
+/// WHERE selects (sqlite.org/lang_createindex.html#unique_indexes).
+pub fn unique_index_violations(o: &Object) -> Option<(String, String)> {
+    use crate::sql::{matching_paren, span, split_commas, tokenize};
+    let tokens = tokenize(&o.sql);
+    if !tokens.get(1).is_some_and(|t| t.is("unique")) {
+        return None;
+    }
+    let on = tokens.iter().position(|t| t.is("on"))?;
+    let open = on + 2;
+    if !tokens.get(open).is_some_and(|t| t.is_punct("(")) {
+        return None;
+    }
+    let close = matching_paren(&tokens, open);
+    let mut keys = Vec::new();
+    for item in split_commas(tokens.get(open + 1..close)?) {
+        let mut item = item;
+        while item.last().is_some_and(|t| t.is("asc") || t.is("desc")) {
+            item = &item[..item.len() - 1];
+        }
+        keys.push(span(&o.sql, item).to_string());
+    }
+    let mut filter: Vec<String> = keys.iter().map(|k| format!("({k}) IS NOT NULL")).collect();
+    if let Some(w) = tokens.iter().skip(close).position(|t| t.is("where")) {
+        filter.push(format!("({})", span(&o.sql, &tokens[close + w + 1..])));
+    }
+    Some((
+        format!(
+            "FROM (SELECT 1 FROM {} WHERE {} GROUP BY {} HAVING count(*) > 1)",
+            quote_ident(&o.table),
+            filter.join(" AND "),
+            keys.join(", ")
+        ),
+        format!(
+            "of '{}' repeat a value of ({}), which unique index '{}' forbids (counted once per repeated value)",
+            o.table,
+            keys.join(", "),
+            o.name
+        ),
+    ))
 }
 
 #[cfg(test)]

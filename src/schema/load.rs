@@ -59,11 +59,18 @@ pub fn load(text: &str, file: &str) -> Result<(Connection, Schema), LoadError> {
     let mut declared: Vec<Declared> = Vec::new();
     for stmt in split(text) {
         let name = declared_name(stmt.text).map_err(|m| bad(stmt.line, m))?;
+        if is_sqlite_statistics(&name) {
+            // ANALYZE output, as `sqlite3 .schema` prints it: SQLite makes
+            // and owns these tables (and refuses to have them created).
+            continue;
+        }
         if is_internal(&name) {
-            return Err(bad(
-                stmt.line,
-                format!("'{name}' is a name strata reserves for its bookkeeping"),
-            ));
+            let owner = if name.to_ascii_lowercase().starts_with("sqlite_") {
+                "SQLite reserves for its own tables"
+            } else {
+                "strata reserves for its bookkeeping"
+            };
+            return Err(bad(stmt.line, format!("'{name}' is a name {owner}")));
         }
         conn.execute_batch(stmt.text).map_err(|err| {
             let line = match &err {
@@ -112,6 +119,17 @@ pub fn load(text: &str, file: &str) -> Result<(Connection, Schema), LoadError> {
         return Err(bad(line, message));
     }
     Ok((conn, schema))
+}
+
+/// SQLite's own tables that `.schema` and dumps of real databases show:
+/// the statistics ANALYZE writes (sqlite.org/fileformat2.html#stat1tab)
+/// and the AUTOINCREMENT counters (sqlite.org/autoinc.html).
+fn is_sqlite_statistics(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    matches!(
+        lower.as_str(),
+        "sqlite_stat1" | "sqlite_stat2" | "sqlite_stat3" | "sqlite_stat4" | "sqlite_sequence"
+    )
 }
 
 /// Makes SQLite resolve every view and trigger in the schema: it does so
@@ -209,6 +227,17 @@ mod tests {
         assert_eq!(schema.objects.len(), 1);
     }
 
+    /// Issue 9.7: ANALYZE's table, as `.schema` prints it, is SQLite's own.
+    #[test]
+    fn sqlite_statistics_tables_are_skipped() {
+        let (_, schema) = load(
+            "CREATE TABLE a (id INTEGER PRIMARY KEY AUTOINCREMENT);\nCREATE TABLE sqlite_stat1(tbl,idx,stat);\nCREATE TABLE sqlite_sequence(name,seq);\n",
+            "schema.sql",
+        )
+        .unwrap();
+        assert_eq!(schema.tables.len(), 1);
+    }
+
     #[test]
     fn errors_name_the_line() {
         assert_eq!(
@@ -224,7 +253,8 @@ mod tests {
             "schema.sql:2: trigger t: no such table: main.nowhere"
         );
         assert!(error("INSERT INTO a VALUES (1);").starts_with("schema.sql:1: only CREATE TABLE"));
-        assert!(error("CREATE TABLE strata_history (x);").contains("reserves"));
+        assert!(error("CREATE TABLE strata_history (x);").contains("strata reserves"));
+        assert!(error("CREATE TABLE sqlite_foo (x);").contains("SQLite reserves"));
         assert!(error("PRAGMA foreign_keys = ON;").contains("found `PRAGMA`"));
         assert!(error("ATTACH 'x.db' AS x;").contains("found `ATTACH`"));
     }

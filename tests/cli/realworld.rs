@@ -291,3 +291,91 @@ fn precheck_hint_names_the_direction() {
     );
     assert_eq!(p.applied(), ["1", "2"]);
 }
+
+/// 9.4: a unique index added over rows gets the same warning and counted
+/// precheck as a UNIQUE constraint; NULLs and a partial index's other rows
+/// do not count.
+#[test]
+fn a_unique_index_over_rows_is_prechecked() {
+    let p = project_at("CREATE TABLE t (id INTEGER PRIMARY KEY, e TEXT, f TEXT);\n");
+    p.db()
+        .execute_batch(
+            "INSERT INTO t (e, f) VALUES ('A', 'x'), ('a', 'x'), (NULL, 'x'), (NULL, 'x'), ('b', ''), ('b', '');",
+        )
+        .unwrap();
+    std::fs::write(
+        p.path("schema.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, e TEXT, f TEXT);\nCREATE UNIQUE INDEX ix ON t (e COLLATE NOCASE DESC, f) WHERE f <> '';\n",
+    )
+    .unwrap();
+    let run = p.run(&["migrate", "-m", "unique e"]).ok();
+    assert!(
+        run.stderr
+            .contains("Data-dependent: added unique index 'ix' on 't'"),
+        "{}",
+        run.stderr
+    );
+    let before = p.db_bytes();
+    let run = p.run(&["upgrade"]).fails(1);
+    assert!(
+        run.error()
+            .contains("precheck failed: 1 row(s) of 't' repeat a value of (e COLLATE NOCASE, f)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(p.db_bytes(), before);
+    p.db().execute_batch("DELETE FROM t WHERE e = 'a'").unwrap();
+    p.run(&["upgrade"]).ok();
+}
+
+/// 9.7: a primary-key change on a WITHOUT ROWID table is one change with
+/// one precheck.
+#[test]
+fn without_rowid_primary_key_change_is_reported_once() {
+    let p = project_at(
+        "CREATE TABLE t (a INT NOT NULL, b INT NOT NULL, c TEXT, PRIMARY KEY (a)) WITHOUT ROWID;\n",
+    );
+    std::fs::write(
+        p.path("schema.sql"),
+        "CREATE TABLE t (a INT NOT NULL, b INT NOT NULL, c TEXT, PRIMARY KEY (a, b)) WITHOUT ROWID;\n",
+    )
+    .unwrap();
+    let run = p.run(&["migrate", "-m", "pk"]).ok();
+    assert_eq!(run.stderr.matches("Detected").count(), 1, "{}", run.stderr);
+    let up = std::fs::read_dir(p.path("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|f| f.to_string_lossy().ends_with("_pk.up.sql"))
+        .unwrap();
+    let text = std::fs::read_to_string(up).unwrap();
+    assert_eq!(
+        text.matches("INSERT INTO temp.strata_precheck").count(),
+        1,
+        "{text}"
+    );
+}
+
+/// 9.7: one shared column of six is not a table rename.
+#[test]
+fn a_table_sharing_one_column_of_six_is_not_a_rename() {
+    let p = project_at(
+        "CREATE TABLE old (id INTEGER PRIMARY KEY, a TEXT, b TEXT, c TEXT, d TEXT, e TEXT);\n",
+    );
+    std::fs::write(
+        p.path("schema.sql"),
+        "CREATE TABLE new (id INTEGER PRIMARY KEY, z TEXT);\n",
+    )
+    .unwrap();
+    let run = p.run(&["migrate", "-m", "swap"]).ok();
+    assert!(!run.stderr.contains("rename"), "{}", run.stderr);
+}
+
+/// 9.7: sqlite_stat1 in schema.sql (ANALYZE output) is SQLite's, not an
+/// error; `dump` outside a project needs only the database.
+#[test]
+fn analyze_output_in_schema_sql_is_ignored() {
+    let p = project_at(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY);\nCREATE TABLE sqlite_stat1(tbl,idx,stat);\n",
+    );
+    p.run(&["check"]).ok();
+}

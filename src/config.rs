@@ -75,6 +75,89 @@ pub struct ConfigFile {
     pub schema: String,
     #[serde(default = "default_migrations")]
     pub migrations: String,
+    /// The application's own collations, by name.
+    #[serde(default)]
+    pub collations: Vec<String>,
+    /// The application's own SQL functions, by name.
+    #[serde(default)]
+    pub functions: std::collections::BTreeMap<String, FunctionSpec>,
+}
+
+/// How strata.toml declares one of the application's SQL functions:
+/// `title_sort = { args = 1 }`, `sortconcat = { args = 2, kind = "aggregate" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionSpec {
+    /// How many arguments it takes; -1 for any number.
+    #[serde(default = "any_arity")]
+    pub args: i32,
+    #[serde(default)]
+    pub kind: FunctionKind,
+}
+
+fn any_arity() -> i32 {
+    -1
+}
+
+/// A scalar function (one value per row) or an aggregate (one per group).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FunctionKind {
+    #[default]
+    Scalar,
+    Aggregate,
+}
+
+/// The functions and collations the application registers on its own
+/// connections. SQLite stores views, triggers and indexes that use them
+/// without complaint, but strata's scratch databases must know them to
+/// prepare those objects, so they get stand-ins there (`db::register_app_sql`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppSql {
+    pub functions: std::collections::BTreeMap<String, FunctionSpec>,
+    pub collations: Vec<String>,
+}
+
+impl AppSql {
+    pub fn is_empty(&self) -> bool {
+        self.functions.is_empty() && self.collations.is_empty()
+    }
+
+    /// The TOML strata.toml holds for these declarations.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if !self.collations.is_empty() {
+            let names: Vec<String> = self
+                .collations
+                .iter()
+                .map(|c| toml::Value::String(c.clone()).to_string())
+                .collect();
+            out.push_str(&format!("collations = [{}]\n", names.join(", ")));
+        }
+        if !self.functions.is_empty() {
+            out.push_str("\n[functions]\n");
+            for (name, spec) in &self.functions {
+                let bare = !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                let key = if bare {
+                    name.clone()
+                } else {
+                    toml::Value::String(name.clone()).to_string()
+                };
+                let kind = match spec.kind {
+                    FunctionKind::Scalar => "scalar",
+                    FunctionKind::Aggregate => "aggregate",
+                };
+                out.push_str(&format!(
+                    "{key} = {{ args = {}, kind = \"{kind}\" }}\n",
+                    spec.args
+                ));
+            }
+        }
+        out
+    }
 }
 
 fn default_schema() -> String {
@@ -115,6 +198,8 @@ pub struct Project {
     /// The database path, if one is configured anywhere.
     pub database: Option<PathBuf>,
     pub database_source: Option<Source>,
+    /// The application's functions and collations (strata.toml).
+    pub app_sql: AppSql,
 }
 
 impl Project {
@@ -155,6 +240,10 @@ impl Project {
             database_source,
             config_path,
             root,
+            app_sql: AppSql {
+                functions: file.functions,
+                collations: file.collations,
+            },
         })
     }
 
@@ -174,6 +263,7 @@ impl Project {
                     database: Some(start.join(path)),
                     database_source: Some(source),
                     root: start,
+                    app_sql: AppSql::default(),
                 })
             }
             other => other,
@@ -294,20 +384,47 @@ pub fn parse_database_url(url: &str) -> Result<PathBuf, ConfigError> {
 }
 
 /// The text `strata init` writes into `strata.toml`.
-pub fn render_config(database: &str) -> String {
+pub fn render_config(database: &str, app_sql: &AppSql) -> String {
     let database = toml::Value::String(database.to_string());
-    format!(
+    let mut out = format!(
         "# strata project configuration (see docs/commands.md).\n\
          # The database path is relative to this file; DATABASE_URL and --database override it.\n\
          database   = {database}\n\
          schema     = \"schema.sql\"\n\
          migrations = \"migrations\"\n"
-    )
+    );
+    if !app_sql.is_empty() {
+        out.push_str(
+            "\n# The application's own collations and SQL functions, which its views,\n\
+             # triggers and indexes use: strata gives them stand-ins in its scratch\n\
+             # databases (see docs/guide.md, \"The application's functions\").\n",
+        );
+        out.push_str(&app_sql.render());
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 9.6: the application's functions and collations, read and
+    /// written back the same.
+    #[test]
+    fn application_sql_round_trips_through_toml() {
+        let text = "database = \"app.db\"\ncollations = [\"unicase\"]\n[functions]\ntitle_sort = { args = 1 }\nsortconcat = { args = 2, kind = \"aggregate\" }\n";
+        let file: ConfigFile = toml::from_str(text).unwrap();
+        assert_eq!(file.functions["title_sort"].kind, FunctionKind::Scalar);
+        assert_eq!(file.functions["sortconcat"].args, 2);
+        let app = AppSql {
+            functions: file.functions,
+            collations: file.collations,
+        };
+        let again: ConfigFile = toml::from_str(&render_config("app.db", &app)).unwrap();
+        assert_eq!(again.functions, app.functions);
+        assert_eq!(again.collations, app.collations);
+        assert!(toml::from_str::<ConfigFile>("[functions]\nf = { kind = \"window\" }\n").is_err());
+    }
 
     #[test]
     fn database_urls() {
@@ -372,7 +489,8 @@ mod tests {
 
     #[test]
     fn config_round_trips() {
-        let file: ConfigFile = toml::from_str(&render_config("my \"app\".db")).unwrap();
+        let file: ConfigFile =
+            toml::from_str(&render_config("my \"app\".db", &AppSql::default())).unwrap();
         assert_eq!(file.database.as_deref(), Some("my \"app\".db"));
         assert_eq!(file.schema, "schema.sql");
         assert!(toml::from_str::<ConfigFile>("databse = \"x\"").is_err());

@@ -19,7 +19,7 @@ use crate::history;
 use crate::plan::{self, ColumnOrder, Fills, Plan};
 use crate::runner;
 use crate::schema::inspect::{inspect, replicate};
-use crate::schema::load::{check_references, load};
+use crate::schema::load::{check_references, load_into};
 use crate::schema::{affinity, Schema};
 use crate::script::Migrations;
 use crate::sql::quote_ident;
@@ -130,7 +130,7 @@ fn load_desired(project: &Project) -> Result<(Connection, Schema)> {
         }
         Err(e) => return Err(Error::io(path)(e)),
     };
-    Ok(load(&text, &shown)?)
+    Ok(load_into(scratch_plain(project)?, &text, &shown)?)
 }
 
 /// `strata migrate`: diff schema.sql against the database at head and
@@ -162,7 +162,7 @@ pub fn migrate(
     let (live_result, desired_result) = std::thread::scope(|s| {
         let desired = s.spawn(|| load_desired(project));
         let live = live_schema(project).and_then(|(conn, schema)| {
-            let replica = scratch()?;
+            let replica = scratch(project)?;
             replicate(&replica, &schema).map_err(Error::sqlite("copying the schema"))?;
             Ok((conn, schema, replica))
         });
@@ -217,7 +217,7 @@ pub fn migrate(
         .collect::<Result<Vec<_>>>()?;
     let mut declined: Vec<RenameSuggestion> = Vec::new();
     let (renamed, renames, changes) = loop {
-        let (renamed, renames) = apply_renames(&live, &table_renames, &column_renames)?;
+        let (renamed, renames) = apply_renames(project, &live, &table_renames, &column_renames)?;
         let changes = diff::diff(&renamed, &desired);
         let fresh = suggest_renames(&changes)
             .into_iter()
@@ -358,6 +358,7 @@ fn parse_column_rename(text: &str) -> Result<(String, String, String)> {
 /// The live schema with the requested renames applied by SQLite itself
 /// (which rewrites every reference), and the rename changes.
 fn apply_renames(
+    project: &Project,
     live: &Schema,
     tables: &[(String, String)],
     columns: &[(String, String, String)],
@@ -365,7 +366,7 @@ fn apply_renames(
     if tables.is_empty() && columns.is_empty() {
         return Ok((live.clone(), Vec::new()));
     }
-    let conn = scratch()?;
+    let conn = scratch(project)?;
     replicate(&conn, live).map_err(Error::sqlite("copying the schema"))?;
     let mut changes = Vec::new();
     let mut names: Vec<(String, String)> = Vec::new();
@@ -651,10 +652,19 @@ fn try_plan(
 
 /// An empty in-memory database with foreign keys off, as the runner runs
 /// scripts: where plans and revisions are tried.
-fn scratch() -> Result<Connection> {
-    let conn = Connection::open_in_memory().map_err(Error::sqlite("opening a scratch database"))?;
+fn scratch(project: &Project) -> Result<Connection> {
+    let conn = scratch_plain(project)?;
     conn.execute_batch("PRAGMA foreign_keys = OFF")
         .map_err(Error::sqlite("preparing a scratch database"))?;
+    Ok(conn)
+}
+
+/// An empty in-memory database that knows the application's functions
+/// and collations (stand-ins, `db::register_app_sql`), SQLite's defaults
+/// otherwise: where schema.sql is loaded.
+fn scratch_plain(project: &Project) -> Result<Connection> {
+    let conn = Connection::open_in_memory().map_err(Error::sqlite("opening a scratch database"))?;
+    db::register_app_sql(&conn, &project.app_sql)?;
     Ok(conn)
 }
 
@@ -673,8 +683,12 @@ fn existing_database(project: &Project) -> Result<(Connection, &std::path::Path)
 
 /// An in-memory database holding the schema the revisions in `upto`
 /// produce, run in graph order (with foreign keys off, like the runner).
-fn replay(migrations: &Migrations, upto: &BTreeSet<String>) -> Result<Connection> {
-    let conn = scratch()?;
+fn replay(
+    project: &Project,
+    migrations: &Migrations,
+    upto: &BTreeSet<String>,
+) -> Result<Connection> {
+    let conn = scratch(project)?;
     for rev in migrations.in_order().filter(|r| upto.contains(&r.id)) {
         runner::execute_script(&conn, &rev.up, rev.up.transactional)?;
     }
@@ -726,7 +740,7 @@ pub fn check(project: &Project) -> Result<CheckReport> {
     }
     let desired = desired_schema(project)?;
     let all: BTreeSet<String> = migrations.in_order().map(|r| r.id.clone()).collect();
-    match replay(&migrations, &all) {
+    match replay(project, &migrations, &all) {
         Err(e) => problems.push(Problem {
             message: format!("the revisions do not apply to an empty database: {e}"),
             hint: None,
@@ -826,7 +840,7 @@ pub fn drift(project: &Project, against: Against, column_order: bool) -> Result<
             let migrations = super::migrations(project)?;
             let applied = history::applied_ids(&history::read_applied(&conn)?);
             migrations.graph.check_applied(&applied)?;
-            let built = replay(&migrations, &applied)?;
+            let built = replay(project, &migrations, &applied)?;
             (inspect(&built)?, "revisions".to_string())
         }
     };
@@ -879,7 +893,7 @@ pub struct VerifyRow {
 /// is a fact about the values, not about the revision.
 pub fn verify(project: &Project) -> Result<Vec<VerifyRow>> {
     let migrations = super::migrations(project)?;
-    let conn = scratch()?;
+    let conn = scratch(project)?;
     let mut rows = Vec::new();
     let mut failed = false;
     for rev in migrations.in_order() {

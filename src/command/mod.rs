@@ -131,10 +131,17 @@ pub fn init(locator: &Locator, database: &str, from_db: bool) -> Result<InitRepo
                     .into(),
             ));
         }
-        Some(crate::schema::inspect::inspect(&conn)?)
+        let live = crate::schema::inspect::inspect(&conn)?;
+        let app_sql = detect_app_sql(&live)?;
+        Some((live, app_sql))
     } else {
         None
     };
+    let app_sql = adopted
+        .as_ref()
+        .map(|(_, app)| app.clone())
+        .unwrap_or_default();
+    let adopted = adopted.map(|(live, _)| live);
     let config = dir.join(CONFIG_FILE);
     let migrations = dir.join("migrations");
     let schema = dir.join("schema.sql");
@@ -177,7 +184,8 @@ pub fn init(locator: &Locator, database: &str, from_db: bool) -> Result<InitRepo
         fs::write(&schema, text).map_err(Error::io(&schema))?;
         report.created.push(display_path(&schema));
     }
-    fs::write(&config, crate::config::render_config(database)).map_err(Error::io(&config))?;
+    fs::write(&config, crate::config::render_config(database, &app_sql))
+        .map_err(Error::io(&config))?;
     report.created.push(display_path(&config));
     if let Some(live) = adopted.filter(|s| !s.tables.is_empty() || !s.objects.is_empty()) {
         let project = Project::discover(&Locator {
@@ -320,6 +328,77 @@ pub fn merge(
 
 /// The path of a backup made before a run, for the report.
 pub type BackupPath = Option<PathBuf>;
+
+/// The application's functions and collations that `schema`'s views,
+/// triggers and indexes use, found by loading its dump the way `check`
+/// will: each "no such function" or "no such collation sequence" gets a
+/// stand-in, and the load is tried again. So `init --from-db` never writes
+/// a schema.sql that `check` then refuses: any other failure is an error
+/// before anything is written.
+fn detect_app_sql(schema: &crate::schema::Schema) -> Result<crate::config::AppSql> {
+    use crate::config::{AppSql, FunctionKind, FunctionSpec};
+    let text = schema.dump();
+    let mut app = AppSql::default();
+    // Each round adds one name; a schema names finitely many.
+    for _ in 0..=schema.objects.len() + schema.tables.len() + 1 {
+        let conn = rusqlite::Connection::open_in_memory()
+            .map_err(Error::sqlite("opening a scratch database"))?;
+        db::register_app_sql(&conn, &app)?;
+        let err = match crate::schema::load::load_into(conn, &text, "schema.sql") {
+            Ok(_) => return Ok(app),
+            Err(e) => e,
+        };
+        let message = err.to_string();
+        let name_after = |marker: &str| -> Option<String> {
+            let rest = &message[message.find(marker)? + marker.len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$')
+                .collect();
+            (!name.is_empty()).then_some(name)
+        };
+        let window_use = message
+            .split_once("() may not be used as a window function")
+            .and_then(|(head, _)| {
+                head.rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .next()
+            })
+            .map(str::to_string);
+        let missing = name_after("no such function: ").or(window_use);
+        if let Some(name) = missing {
+            // Unknown: a scalar. Known as a scalar and still refused (as a
+            // window function over rows, say): an aggregate. Refused as
+            // that too: something a stand-in cannot fix.
+            match app.functions.get_mut(&name) {
+                None => {
+                    app.functions.insert(
+                        name,
+                        FunctionSpec {
+                            args: -1,
+                            kind: FunctionKind::Scalar,
+                        },
+                    );
+                }
+                Some(spec) if spec.kind == FunctionKind::Scalar => spec.kind = FunctionKind::Aggregate,
+                Some(_) => {
+                    return Err(Error::Failed(format!(
+                        "--from-db: the database's schema does not load back as schema.sql ({message}); nothing was written"
+                    )))
+                }
+            }
+        } else if let Some(name) = name_after("no such collation sequence: ") {
+            app.collations.push(name);
+        } else {
+            return Err(Error::Failed(format!(
+                "--from-db: the database's schema does not load back as schema.sql ({message}); nothing was written"
+            )));
+        }
+    }
+    Err(Error::Failed(
+        "--from-db: the database's schema does not load back as schema.sql; nothing was written"
+            .into(),
+    ))
+}
 
 /// `text` as one word for a POSIX shell, so a hint that names it can be
 /// pasted as written: bare when it is plainly safe, else single-quoted.

@@ -50,12 +50,26 @@ struct Declared {
 /// in-memory database and inspects it. Returns the connection too, so
 /// callers can try plans against the declared schema.
 pub fn load(text: &str, file: &str) -> Result<(Connection, Schema), LoadError> {
+    let conn = Connection::open_in_memory().map_err(|e| LoadError::Statement {
+        file: file.to_string(),
+        line: 1,
+        message: e.to_string(),
+    })?;
+    load_into(conn, text, file)
+}
+
+/// [`load`] into a database the caller opened: an empty one, prepared as
+/// it needs (the application's functions and collations registered).
+pub fn load_into(
+    conn: Connection,
+    text: &str,
+    file: &str,
+) -> Result<(Connection, Schema), LoadError> {
     let bad = |line: usize, message: String| LoadError::Statement {
         file: file.to_string(),
         line,
         message,
     };
-    let conn = Connection::open_in_memory().map_err(|e| bad(1, e.to_string()))?;
     let mut declared: Vec<Declared> = Vec::new();
     for stmt in split(text) {
         let name = declared_name(stmt.text).map_err(|m| bad(stmt.line, m))?;

@@ -379,3 +379,58 @@ fn analyze_output_in_schema_sql_is_ignored() {
     );
     p.run(&["check"]).ok();
 }
+
+/// 9.6: a schema that uses the application's own functions and collation
+/// is adopted by init --from-db, which declares them in strata.toml, and
+/// check and migrate accept the schema.sql it wrote.
+#[test]
+fn application_functions_and_collations_are_declared_and_stood_in_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("app.db")).unwrap();
+    conn.create_collation("unicase", |a: &str, b: &str| {
+        a.to_lowercase().cmp(&b.to_lowercase())
+    })
+    .unwrap();
+    conn.create_scalar_function(
+        "title_sort",
+        1,
+        rusqlite::functions::FunctionFlags::SQLITE_UTF8,
+        |ctx| Ok(ctx.get::<String>(0)?.to_lowercase()),
+    )
+    .unwrap();
+    conn.execute_batch(
+        "CREATE TABLE books (id INTEGER PRIMARY KEY, title TEXT COLLATE unicase, tag TEXT);
+         CREATE INDEX books_title ON books (title COLLATE unicase);
+         CREATE VIEW shelf AS SELECT title_sort(title) AS sort, sortconcat(tag) OVER (ORDER BY id) AS tags FROM books;
+         CREATE TRIGGER books_ins AFTER INSERT ON books BEGIN UPDATE books SET tag = title_sort(NEW.title) WHERE id = NEW.id; END;
+         INSERT INTO books (title) VALUES ('b'), ('A');",
+    )
+    .unwrap();
+    drop(conn);
+    run_in(dir.path(), &os(&["-d", "app.db", "init", "--from-db"])).ok();
+    let config = std::fs::read_to_string(dir.path().join("strata.toml")).unwrap();
+    assert!(config.contains("collations = [\"unicase\"]"), "{config}");
+    assert!(
+        config.contains("title_sort = { args = -1, kind = \"scalar\" }"),
+        "{config}"
+    );
+    assert!(
+        config.contains("sortconcat = { args = -1, kind = \"aggregate\" }"),
+        "{config}"
+    );
+    run_in(dir.path(), &os(&["check"])).ok();
+    run_in(dir.path(), &os(&["verify"])).ok();
+    let schema = std::fs::read_to_string(dir.path().join("schema.sql")).unwrap();
+    std::fs::write(
+        dir.path().join("schema.sql"),
+        format!("{schema}\nCREATE VIEW titles AS SELECT title_sort(title) FROM books;\n"),
+    )
+    .unwrap();
+    run_in(dir.path(), &os(&["migrate", "-m", "titles"])).ok();
+
+    // Without the declarations, check says which function is missing.
+    std::fs::write(dir.path().join("strata.toml"), "database = \"app.db\"\n").unwrap();
+    let run = run_in(dir.path(), &os(&["check"]));
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("no such"), "{}", run.stderr);
+}

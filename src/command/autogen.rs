@@ -276,7 +276,7 @@ pub fn migrate(
         .into_iter()
         .map(|(table, column)| format!("{table}.{column}=VALUE"))
         .collect();
-    report.detected = all.iter().flat_map(Change::describe).collect();
+    report.detected = diff::describe_all(&all);
     if all.is_empty() && !request.allow_empty {
         return Ok(report);
     }
@@ -285,6 +285,19 @@ pub fn migrate(
             Change::DropTable(t) => report
                 .destructive
                 .push(format!("dropping table '{}' deletes its rows", t.name)),
+            Change::DropObject(o) if o.kind == crate::schema::ObjectKind::VirtualTable => {
+                let recreated = all.iter().any(|c| matches!(c, Change::AddObject(n) if n.kind == o.kind && n.name.eq_ignore_ascii_case(&o.name)));
+                let vt = crate::schema::VirtualTable::parse(&o.sql);
+                let lost = vt.as_ref().is_some_and(|v| {
+                    v.content.as_deref() == Some("") || (v.own_content() && !recreated)
+                });
+                if lost {
+                    report.destructive.push(format!(
+                        "dropping virtual table '{}' deletes what it holds",
+                        o.name
+                    ));
+                }
+            }
             Change::AddObject(o)
                 if renamed.table(&o.table).is_some()
                     && plan::unique_index_violations(o).is_some() =>
@@ -844,10 +857,7 @@ pub fn drift(project: &Project, against: Against, column_order: bool) -> Result<
             (inspect(&built)?, "revisions".to_string())
         }
     };
-    let mut changes: Vec<String> = diff::diff(&live, &other)
-        .iter()
-        .flat_map(Change::describe)
-        .collect();
+    let mut changes: Vec<String> = diff::describe_all(&diff::diff(&live, &other));
     if column_order {
         changes.extend(diff::column_order(&live, &other));
     }

@@ -144,6 +144,7 @@ impl Change {
 fn describe_object(verb: &str, o: &Object) -> String {
     match o.kind {
         ObjectKind::View => format!("{verb} view '{}'", o.name),
+        ObjectKind::VirtualTable => format!("{verb} virtual table '{}'", o.name),
         kind => format!("{verb} {} '{}' on '{}'", kind.label(), o.name, o.table),
     }
 }

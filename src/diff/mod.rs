@@ -31,7 +31,12 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
 
     // Objects that are gone or different: triggers, then views (dependents
     // first), then indexes.
-    for kind in [ObjectKind::Trigger, ObjectKind::View, ObjectKind::Index] {
+    for kind in [
+        ObjectKind::Trigger,
+        ObjectKind::View,
+        ObjectKind::Index,
+        ObjectKind::VirtualTable,
+    ] {
         let mut gone: Vec<&Object> = from
             .objects
             .iter()
@@ -71,7 +76,12 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
         }
     }
 
-    for kind in [ObjectKind::Index, ObjectKind::View, ObjectKind::Trigger] {
+    for kind in [
+        ObjectKind::VirtualTable,
+        ObjectKind::Index,
+        ObjectKind::View,
+        ObjectKind::Trigger,
+    ] {
         let mut new: Vec<&Object> = to
             .objects
             .iter()
@@ -114,6 +124,32 @@ pub fn column_order(a: &Schema, b: &Schema) -> Vec<String> {
                 show(ta),
                 show(tb)
             )));
+        }
+    }
+    out
+}
+
+/// The lines that describe `changes`, as `migrate` and `diff` print them:
+/// a virtual table dropped and created again is one change of definition.
+pub fn describe_all(changes: &[Change]) -> Vec<String> {
+    let recreated = |o: &Object| {
+        o.kind == ObjectKind::VirtualTable
+            && changes.iter().any(|c| {
+                matches!(c, Change::DropObject(d) if d.kind == o.kind && d.name.eq_ignore_ascii_case(&o.name))
+            })
+            && changes.iter().any(|c| {
+                matches!(c, Change::AddObject(a) if a.kind == o.kind && a.name.eq_ignore_ascii_case(&o.name))
+            })
+    };
+    let mut out = Vec::new();
+    for change in changes {
+        match change {
+            Change::DropObject(o) if recreated(o) => {}
+            Change::AddObject(o) if recreated(o) => out.push(crate::sql::one_line(&format!(
+                "changed virtual table '{}' (re-created, its content kept)",
+                o.name
+            ))),
+            other => out.extend(other.describe()),
         }
     }
     out

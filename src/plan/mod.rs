@@ -11,7 +11,7 @@ mod rebuild;
 pub use alter::ColumnOrder;
 
 use crate::diff::{Change, Detail};
-use crate::schema::{Object, ObjectKind, Schema};
+use crate::schema::{Object, ObjectKind, Schema, VirtualTable};
 use crate::sql::{one_line, quote_ident};
 
 /// What a step is, beyond its SQL.
@@ -102,7 +102,26 @@ pub fn plan_with(changes: &[Change], base: &Schema, order: ColumnOrder, fills: &
         order,
         fills: fills.clone(),
         created: Default::default(),
+        recreated: Default::default(),
+        old_columns: Default::default(),
     };
+    // Virtual tables this plan drops and creates again: a change of
+    // definition, which keeps their rows.
+    for change in changes {
+        if let Change::DropObject(o) = change {
+            let again = changes.iter().any(|c| {
+                matches!(c, Change::AddObject(n) if n.kind == ObjectKind::VirtualTable
+                    && o.kind == ObjectKind::VirtualTable
+                    && n.name.eq_ignore_ascii_case(&o.name))
+            });
+            if again {
+                planner.recreated.insert(o.name.to_lowercase());
+                planner
+                    .old_columns
+                    .insert(o.name.to_lowercase(), o.columns.clone());
+            }
+        }
+    }
     for change in changes {
         planner.change(change);
     }
@@ -120,6 +139,10 @@ pub(crate) struct Planner {
     fills: Fills,
     /// Tables this plan creates: empty, so nothing to precheck.
     created: std::collections::BTreeSet<String>,
+    /// Virtual tables this plan drops and creates again (lower-case).
+    recreated: std::collections::BTreeSet<String>,
+    /// Their columns before.
+    old_columns: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Planner {
@@ -240,6 +263,9 @@ impl Planner {
                     o.sql.clone(),
                     StepKind::Normal,
                 );
+                if o.kind == ObjectKind::VirtualTable {
+                    self.fill_virtual_table(o);
+                }
                 self.state.objects.push(o.clone());
             }
             Change::DropObject(o) => {
@@ -269,14 +295,88 @@ impl Planner {
     }
 
     fn drop_object(&mut self, o: &Object) {
+        let mut kind = StepKind::Normal;
+        if let Some(vt) = VirtualTable::parse(&o.sql).filter(|_| o.kind == ObjectKind::VirtualTable)
+        {
+            if vt.own_content() && self.recreated.contains(&o.name.to_lowercase()) {
+                // Its rows wait in a temporary table for the new definition.
+                self.push(
+                    format!(
+                        "keep the rows of virtual table '{}' while it is re-created",
+                        one_line(&o.name)
+                    ),
+                    format!(
+                        "CREATE TEMP TABLE {} AS SELECT rowid AS strata_rowid, * FROM {}",
+                        quote_ident(&saved_rows(&o.name)),
+                        quote_ident(&o.name)
+                    ),
+                    StepKind::Normal,
+                );
+            } else if vt.own_content() || vt.content.as_deref() == Some("") {
+                // Its rows (or a contentless index) cannot come back.
+                kind = StepKind::Destructive;
+            }
+        }
         self.push(
             format!("drop {} '{}'", o.kind.label(), one_line(&o.name)),
             format!("DROP {} {}", o.kind.keyword(), quote_ident(&o.name)),
-            StepKind::Normal,
+            kind,
         );
         self.state
             .objects
             .retain(|s| !(s.kind == o.kind && s.name.eq_ignore_ascii_case(&o.name)));
+    }
+
+    /// A new or re-created virtual table gets its content: an external-
+    /// content FTS index is rebuilt from its table (sqlite.org/fts5.html#
+    /// the_rebuild_command), and a re-created table's own rows come back
+    /// from where [`Planner::drop_object`] kept them, in the columns both
+    /// definitions have.
+    fn fill_virtual_table(&mut self, o: &Object) {
+        let Some(vt) = VirtualTable::parse(&o.sql) else {
+            return;
+        };
+        let name = quote_ident(&o.name);
+        if vt.is_fts() && vt.external_content().is_some() {
+            self.push(
+                format!(
+                    "index the rows of '{}' that exist",
+                    one_line(vt.external_content().unwrap_or(""))
+                ),
+                format!("INSERT INTO {name} ({name}) VALUES ('rebuild')"),
+                StepKind::Normal,
+            );
+        } else if vt.own_content() && self.recreated.contains(&o.name.to_lowercase()) {
+            let old = self
+                .old_columns
+                .get(&o.name.to_lowercase())
+                .cloned()
+                .unwrap_or_default();
+            let shared: Vec<String> = o
+                .columns
+                .iter()
+                .filter(|c| old.iter().any(|k| k.eq_ignore_ascii_case(c)))
+                .map(|c| quote_ident(c))
+                .collect();
+            let saved = quote_ident(&saved_rows(&o.name));
+            // An R*Tree's first column is its rowid; an FTS table's rowid is
+            // apart from its columns.
+            let (mut targets, mut sources) = (shared.clone(), shared);
+            if vt.is_fts() {
+                targets.insert(0, "rowid".into());
+                sources.insert(0, "strata_rowid".into());
+            }
+            self.push(
+                Some("copy its rows back, rowids included".into()),
+                format!(
+                    "INSERT INTO {name} ({})\nSELECT {} FROM temp.{saved}",
+                    targets.join(", "),
+                    sources.join(", ")
+                ),
+                StepKind::Normal,
+            );
+            self.push(None, format!("DROP TABLE temp.{saved}"), StepKind::Normal);
+        }
     }
 
     /// ALTER TABLE … DROP COLUMN / ADD COLUMN, drops first.
@@ -307,6 +407,11 @@ impl Planner {
             }
         }
     }
+}
+
+/// The temporary table a re-created virtual table's rows wait in.
+fn saved_rows(name: &str) -> String {
+    format!("strata_rows_{name}")
 }
 
 /// For a `CREATE UNIQUE INDEX`, the rows that would repeat a key (`FROM …`)

@@ -6,7 +6,10 @@
 use rusqlite::Connection;
 
 use super::table::{parse_table, ColumnText};
-use super::{is_internal, Column, ForeignKey, Object, ObjectKind, Schema, Table};
+use super::{
+    is_internal, is_virtual, Column, ForeignKey, Object, ObjectKind, Schema, Table, VirtualTable,
+    VIRTUAL_MODULES,
+};
 use crate::sql::statement_key;
 
 /// Why a schema cannot be read.
@@ -14,8 +17,8 @@ use crate::sql::statement_key;
 pub enum InspectError {
     #[error("reading the schema: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("{kind} '{name}' is a virtual table, which strata does not manage yet")]
-    Virtual { kind: &'static str, name: String },
+    #[error("virtual table '{name}' uses module '{module}', which strata does not manage (it manages {})", VIRTUAL_MODULES.join(", "))]
+    Module { name: String, module: String },
 }
 
 /// Reads the `main` schema of `conn`, skipping strata's and SQLite's own
@@ -30,22 +33,41 @@ pub fn inspect(conn: &Connection) -> Result<Schema, InspectError> {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })?
         .collect::<Result<_, _>>()?;
+    // Virtual tables keep their data in shadow tables, which SQLite makes
+    // and names itself (sqlite.org/vtab.html#xshadowname): never part of a
+    // diff, a dump or a plan.
+    let shadows: std::collections::BTreeSet<String> = conn
+        .prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'")?
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<_, _>>()?;
     let mut schema = Schema::default();
     for (kind, name, table, sql, seq) in rows {
-        if is_internal(&name) || is_internal(&table) {
+        if is_internal(&name) || is_internal(&table) || shadows.contains(&name) {
             continue;
         }
         match kind.as_str() {
-            "table" => {
-                if sql
-                    .get(..20)
-                    .is_some_and(|s| s.to_ascii_uppercase().starts_with("CREATE VIRTUAL"))
-                {
-                    return Err(InspectError::Virtual {
-                        kind: "table",
-                        name,
-                    });
+            "table" if is_virtual(&sql) => {
+                let module = VirtualTable::parse(&sql)
+                    .map(|v| v.module)
+                    .unwrap_or_default();
+                if !VIRTUAL_MODULES.contains(&module.as_str()) {
+                    return Err(InspectError::Module { name, module });
                 }
+                let columns = conn
+                    .prepare_cached("SELECT name FROM pragma_table_xinfo(?1) WHERE hidden = 0")?
+                    .query_map([&name], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                schema.objects.push(Object {
+                    kind: ObjectKind::VirtualTable,
+                    key: statement_key(&sql),
+                    table: name.clone(),
+                    name,
+                    sql,
+                    seq,
+                    columns,
+                });
+            }
+            "table" => {
                 schema.tables.push(inspect_table(conn, name, sql, seq)?);
             }
             "index" | "view" | "trigger" => {
@@ -61,6 +83,7 @@ pub fn inspect(conn: &Connection) -> Result<Schema, InspectError> {
                     table,
                     sql,
                     seq,
+                    columns: Vec::new(),
                 });
             }
             _ => {}

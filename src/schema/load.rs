@@ -184,7 +184,7 @@ fn declared_name(stmt: &str) -> Result<String, String> {
         );
     }
     if tokens.get(i).is_some_and(|t| t.is("virtual")) {
-        return Err("virtual tables are not supported by strata yet".into());
+        i += 1;
     }
     if tokens.get(i).is_some_and(|t| t.is("unique")) {
         i += 1;

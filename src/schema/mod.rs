@@ -121,6 +121,9 @@ pub enum ObjectKind {
     Index,
     View,
     Trigger,
+    /// `CREATE VIRTUAL TABLE … USING fts5(…)`: compared as a whole, and
+    /// changed by re-creating it (see [`VirtualTable`]).
+    VirtualTable,
 }
 
 impl ObjectKind {
@@ -129,6 +132,7 @@ impl ObjectKind {
             ObjectKind::Index => "index",
             ObjectKind::View => "view",
             ObjectKind::Trigger => "trigger",
+            ObjectKind::VirtualTable => "virtual table",
         }
     }
 
@@ -138,6 +142,7 @@ impl ObjectKind {
             ObjectKind::Index => "INDEX",
             ObjectKind::View => "VIEW",
             ObjectKind::Trigger => "TRIGGER",
+            ObjectKind::VirtualTable => "TABLE",
         }
     }
 }
@@ -153,6 +158,74 @@ pub struct Object {
     pub seq: i64,
     /// Comparison key of `sql`.
     pub key: String,
+    /// A virtual table's columns (not its hidden ones), in order; empty for
+    /// other objects.
+    pub columns: Vec<String>,
+}
+
+/// The virtual-table modules strata manages: those the bundled SQLite
+/// provides that keep their data in shadow tables strata can leave alone.
+pub const VIRTUAL_MODULES: &[&str] = &["fts3", "fts4", "fts5", "rtree", "rtree_i32"];
+
+/// Whether `sql` is a `CREATE VIRTUAL TABLE` statement.
+pub fn is_virtual(sql: &str) -> bool {
+    let tokens = crate::sql::tokenize(sql);
+    tokens.len() > 2 && tokens[0].is("create") && tokens[1].is("virtual")
+}
+
+/// What a `CREATE VIRTUAL TABLE` text says about where its rows live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualTable {
+    /// The module, lower-case (`fts5`).
+    pub module: String,
+    /// `content=` of an FTS table: `Some("")` contentless, `Some(table)`
+    /// external content, `None` its own content.
+    pub content: Option<String>,
+}
+
+impl VirtualTable {
+    /// Reads `CREATE VIRTUAL TABLE [IF NOT EXISTS] name USING module(args)`.
+    pub fn parse(sql: &str) -> Option<VirtualTable> {
+        use crate::sql::{matching_paren, split_commas, tokenize, Kind};
+        let tokens = tokenize(sql);
+        let using = tokens.iter().position(|t| t.is("using"))?;
+        let module = tokens.get(using + 1)?.value().to_lowercase();
+        let mut content = None;
+        if tokens.get(using + 2).is_some_and(|t| t.is_punct("(")) {
+            let close = matching_paren(&tokens, using + 2);
+            for arg in split_commas(&tokens[using + 3..close.min(tokens.len())]) {
+                if let [key, eq, value @ ..] = arg {
+                    if key.value().eq_ignore_ascii_case("content") && eq.is_punct("=") {
+                        content = Some(match value {
+                            [] => String::new(),
+                            [v] if v.kind == Kind::String => {
+                                v.text[1..v.text.len() - 1].replace("''", "'")
+                            }
+                            [v] => v.value(),
+                            _ => String::new(),
+                        });
+                    }
+                }
+            }
+        }
+        Some(VirtualTable { module, content })
+    }
+
+    /// Whether it indexes another table's rows (`content=table`), so its
+    /// index is rebuilt from that table rather than copied.
+    pub fn external_content(&self) -> Option<&str> {
+        self.content.as_deref().filter(|c| !c.is_empty())
+    }
+
+    /// Whether it holds rows of its own, which a re-creation must copy.
+    pub fn own_content(&self) -> bool {
+        self.content.is_none()
+    }
+
+    /// Whether its module answers `INSERT INTO t(t) VALUES('rebuild')`.
+    pub fn is_fts(&self) -> bool {
+        matches!(self.module.as_str(), "fts3" | "fts4" | "fts5")
+    }
 }
 
 impl Table {
@@ -215,9 +288,10 @@ impl Schema {
 
     /// Indexes and triggers that belong to `table`.
     pub fn attached_to<'a>(&'a self, table: &'a str) -> impl Iterator<Item = &'a Object> + 'a {
-        self.objects
-            .iter()
-            .filter(move |o| o.kind != ObjectKind::View && o.table.eq_ignore_ascii_case(table))
+        self.objects.iter().filter(move |o| {
+            matches!(o.kind, ObjectKind::Index | ObjectKind::Trigger)
+                && o.table.eq_ignore_ascii_case(table)
+        })
     }
 
     /// Tables in an order where every parent comes before its children
@@ -260,7 +334,12 @@ impl Schema {
             .iter()
             .map(|t| t.sql.as_str())
             .collect();
-        for kind in [ObjectKind::Index, ObjectKind::View, ObjectKind::Trigger] {
+        for kind in [
+            ObjectKind::VirtualTable,
+            ObjectKind::Index,
+            ObjectKind::View,
+            ObjectKind::Trigger,
+        ] {
             let mut objects: Vec<&Object> =
                 self.objects.iter().filter(|o| o.kind == kind).collect();
             objects.sort_by_key(|o| o.seq);
@@ -274,7 +353,13 @@ impl Schema {
     pub fn dump(&self) -> String {
         let mut out = String::new();
         for stmt in self.statements() {
-            out.push_str(&crate::sql::pretty(stmt));
+            // A virtual table's arguments are its module's, not SQL: kept
+            // exactly as written.
+            if is_virtual(stmt) {
+                out.push_str(stmt.trim());
+            } else {
+                out.push_str(&crate::sql::pretty(stmt));
+            }
             out.push_str(";\n\n");
         }
         if out.ends_with("\n\n") {

@@ -149,8 +149,8 @@ fn schema_errors_name_the_line_and_touch_nothing() {
         ),
         ("INSERT INTO user VALUES (1, 'x');\n", "schema.sql:1: only CREATE"),
         (
-            "CREATE TABLE a (id);\nCREATE VIRTUAL TABLE f USING fts5(body);\n",
-            "schema.sql:2: virtual tables are not supported",
+            "CREATE TABLE a (id);\nCREATE VIRTUAL TABLE f USING dbstat;\n",
+            "virtual table 'f' uses module 'dbstat', which strata does not manage",
         ),
         (
             "CREATE TABLE a (id);\n\nATTACH 'other.db' AS other;\n",

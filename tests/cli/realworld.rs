@@ -434,3 +434,155 @@ fn application_functions_and_collations_are_declared_and_stood_in_for() {
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("no such"), "{}", run.stderr);
 }
+
+const FTS_SCHEMA: &str = "CREATE TABLE books (id INTEGER PRIMARY KEY, title TEXT, body TEXT);
+CREATE VIRTUAL TABLE books_fts USING fts5(title, body, content='books', content_rowid='id');
+CREATE TRIGGER books_ai AFTER INSERT ON books BEGIN
+  INSERT INTO books_fts (rowid, title, body) VALUES (new.id, new.title, new.body);
+END;
+CREATE TRIGGER books_ad AFTER DELETE ON books BEGIN
+  INSERT INTO books_fts (books_fts, rowid, title, body) VALUES ('delete', old.id, old.title, old.body);
+END;
+CREATE VIRTUAL TABLE notes USING fts4(body);
+CREATE VIRTUAL TABLE boxes USING rtree(id, minx, maxx);
+";
+
+fn query_all(p: &TestProject, sql: &str) -> Vec<String> {
+    let conn = p.db();
+    let mut stmt = conn.prepare(sql).unwrap();
+    stmt.query_map([], |r| r.get::<_, rusqlite::types::Value>(0))
+        .unwrap()
+        .map(|v| format!("{:?}", v.unwrap()))
+        .collect()
+}
+
+/// 9.5: FTS5 with external content and its triggers, FTS4 and R*Tree are
+/// schema objects: created, changed (re-created with their content),
+/// dropped; shadow tables never appear in a diff or dump.
+#[test]
+fn virtual_tables_are_created_changed_and_keep_their_content() {
+    let p = project_at(FTS_SCHEMA);
+    p.db()
+        .execute_batch(
+            "INSERT INTO books (title, body) VALUES ('Running', 'runs fast'), ('Walking', 'walks');
+             INSERT INTO notes (rowid, body) VALUES (7, 'running notes');
+             INSERT INTO boxes VALUES (1, 0, 5);",
+        )
+        .unwrap();
+    let dump = p.run(&["dump"]).ok().stdout;
+    assert!(
+        !dump.contains("books_fts_data")
+            && !dump.contains("notes_segdir")
+            && !dump.contains("boxes_node"),
+        "{dump}"
+    );
+    assert!(dump.contains("CREATE VIRTUAL TABLE books_fts USING fts5(title, body, content='books', content_rowid='id')"), "{dump}");
+    p.run(&["diff"]).ok();
+
+    let changed = FTS_SCHEMA
+        .replace(
+            "content_rowid='id')",
+            "content_rowid='id', tokenize='porter')",
+        )
+        .replace("fts4(body)", "fts4(body, tokenize=porter)")
+        .replace("rtree(id, minx, maxx)", "rtree(id, minx, maxx, miny, maxy)");
+    std::fs::write(p.path("schema.sql"), &changed).unwrap();
+    let run = p.run(&["migrate", "-m", "porter"]).ok();
+    assert!(
+        run.stderr
+            .contains("changed virtual table 'books_fts' (re-created, its content kept)"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("destructive"), "{}", run.stderr);
+    p.run(&["upgrade"]).ok();
+    // Porter stemming now finds "runs" for "run": the index was rebuilt
+    // from books; the FTS4 and R*Tree rows were copied.
+    assert_eq!(
+        query_all(
+            &p,
+            "SELECT rowid FROM books_fts WHERE books_fts MATCH 'run'"
+        ),
+        ["Integer(1)"]
+    );
+    assert_eq!(
+        query_all(&p, "SELECT rowid FROM notes WHERE notes MATCH 'run'"),
+        ["Integer(7)"]
+    );
+    assert_eq!(query_all(&p, "SELECT maxx FROM boxes"), ["Real(5.0)"]);
+    // The triggers that feed the index still do.
+    p.db()
+        .execute_batch("INSERT INTO books (title, body) VALUES ('Jumping', 'jumps')")
+        .unwrap();
+    assert_eq!(
+        query_all(
+            &p,
+            "SELECT rowid FROM books_fts WHERE books_fts MATCH 'jump'"
+        ),
+        ["Integer(3)"]
+    );
+    p.run(&["diff"]).ok();
+    p.run(&["check"]).ok();
+    p.run(&["verify"]).ok();
+
+    p.run(&["downgrade"]).ok();
+    assert_eq!(query_all(&p, "SELECT rowid FROM notes"), ["Integer(7)"]);
+    assert_eq!(
+        query_all(
+            &p,
+            "SELECT rowid FROM books_fts WHERE books_fts MATCH 'jumping'"
+        ),
+        ["Integer(3)"]
+    );
+    p.run(&["diff", "--against", "head"]).ok();
+
+    // Dropping a virtual table with content of its own is destructive.
+    std::fs::write(
+        p.path("schema.sql"),
+        FTS_SCHEMA.replace("CREATE VIRTUAL TABLE notes USING fts4(body);\n", ""),
+    )
+    .unwrap();
+    p.run(&["upgrade"]).ok();
+    let run = p.run(&["migrate", "-m", "no notes"]).ok();
+    assert!(
+        run.stderr
+            .contains("destructive: dropping virtual table 'notes'"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// 9.5: another module is a clear error naming it; init --from-db adopts
+/// an FTS database without its shadow tables.
+#[test]
+fn virtual_table_modules_strata_does_not_manage_are_named() {
+    let p = TestProject::new();
+    std::fs::write(
+        p.path("schema.sql"),
+        "CREATE VIRTUAL TABLE st USING dbstat(main);\n",
+    )
+    .unwrap();
+    let run = p.run(&["migrate", "-m", "x"]).fails(1);
+    assert!(
+        run.error()
+            .contains("uses module 'dbstat', which strata does not manage"),
+        "{}",
+        run.stderr
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    rusqlite::Connection::open(dir.path().join("app.db"))
+        .unwrap()
+        .execute_batch(&format!(
+            "{FTS_SCHEMA}\nINSERT INTO books (title) VALUES ('x');"
+        ))
+        .unwrap();
+    run_in(dir.path(), &os(&["-d", "app.db", "init", "--from-db"])).ok();
+    let schema = std::fs::read_to_string(dir.path().join("schema.sql")).unwrap();
+    assert!(
+        !schema.contains("_data") && !schema.contains("_segments"),
+        "{schema}"
+    );
+    run_in(dir.path(), &os(&["check"])).ok();
+    run_in(dir.path(), &os(&["diff"])).ok();
+}

@@ -40,9 +40,15 @@ pub fn fill_empty_tables(conn: &Connection) -> Result<Vec<String>> {
         if count > 0 {
             continue;
         }
-        let fits = SEEDS.iter().find(|&&seed| {
-            seeds.insert(table.name.to_lowercase(), seed);
-            insert_rows(conn, &schema, &seeds, table).is_ok()
+        // Two rows of made-up values; failing that, rows that take each
+        // column's default where it has one (a one-row table such as
+        // `lock CHAR(1) DEFAULT 'X' UNIQUE CHECK (lock = 'X')`), then one row.
+        let attempts = [(ROWS, false), (ROWS, true), (1, false), (1, true)];
+        let fits = attempts.iter().find(|&&(rows, defaults)| {
+            SEEDS.iter().any(|&seed| {
+                seeds.insert(table.name.to_lowercase(), seed);
+                insert_rows(conn, &schema, &seeds, table, rows, defaults).is_ok()
+            })
         });
         if fits.is_none() {
             seeds.remove(&table.name.to_lowercase());
@@ -62,15 +68,27 @@ fn insert_rows(
     schema: &Schema,
     seeds: &BTreeMap<String, i64>,
     table: &Table,
+    rows: i64,
+    defaults: bool,
 ) -> rusqlite::Result<()> {
     conn.execute_batch("SAVEPOINT strata_synth")?;
     let result = (|| {
-        let columns: Vec<&Column> = table.columns.iter().filter(|c| !c.is_generated()).collect();
+        let columns: Vec<&Column> = table
+            .columns
+            .iter()
+            .filter(|c| !(c.is_generated() || (defaults && c.default.is_some())))
+            .collect();
         if columns.is_empty() {
+            for _ in 0..rows {
+                conn.execute_batch(&format!(
+                    "INSERT INTO {} DEFAULT VALUES",
+                    quote_ident(&table.name)
+                ))?;
+            }
             return Ok(());
         }
         let names: Vec<String> = columns.iter().map(|c| quote_ident(&c.name)).collect();
-        for row in 0..ROWS {
+        for row in 0..rows {
             let values: Vec<String> = columns
                 .iter()
                 .map(|c| value_for(schema, seeds, table, c, row))
@@ -122,7 +140,15 @@ fn value_for(
                 .and_then(|name| parent.column(name)),
         };
         if let Some(pc) = parent_column {
-            return literal(parent, pc, n_of(parent));
+            if seeds.contains_key(&parent.name.to_lowercase()) {
+                return literal(parent, pc, n_of(parent));
+            }
+            // A parent that held rows already (the application's own,
+            // like a default group): point at one of those.
+            let (parent, pc) = (quote_ident(&parent.name), quote_ident(&pc.name));
+            return format!(
+                "(SELECT {pc} FROM {parent} ORDER BY rowid LIMIT 1 OFFSET ({row} % max(1, (SELECT count(*) FROM {parent}))))"
+            );
         }
     }
     literal(table, column, n_of(table))

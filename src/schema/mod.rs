@@ -295,13 +295,15 @@ impl Schema {
     }
 
     /// Tables in an order where every parent comes before its children
-    /// (creation order breaks ties; a cycle keeps creation order).
+    /// (name order breaks ties; a cycle keeps name order).
     pub fn tables_parents_first(&self) -> Vec<&Table> {
         let names: BTreeSet<String> = self.tables.iter().map(|t| t.name.to_lowercase()).collect();
         let mut done: BTreeSet<String> = BTreeSet::new();
         let mut out = Vec::with_capacity(self.tables.len());
+        // Name order, not creation order: a dump is the same however the
+        // tables came to be (a rebuild moves a table to the end).
         let mut pending: Vec<&Table> = self.tables.iter().collect();
-        pending.sort_by_key(|t| t.seq);
+        pending.sort_by_key(|t| (t.name.to_lowercase(), t.seq));
         while !pending.is_empty() {
             let before = pending.len();
             pending.retain(|t| {
@@ -326,8 +328,10 @@ impl Schema {
         out
     }
 
-    /// Every CREATE statement, dependency-ordered: tables parents-first,
-    /// then indexes, views and triggers in creation order.
+    /// Every CREATE statement, dependency-ordered and otherwise by name, so
+    /// the same schema always prints the same: tables parents-first, then
+    /// virtual tables, indexes, views (after the views they use) and
+    /// triggers.
     pub fn statements(&self) -> Vec<&str> {
         let mut out: Vec<&str> = self
             .tables_parents_first()
@@ -342,7 +346,10 @@ impl Schema {
         ] {
             let mut objects: Vec<&Object> =
                 self.objects.iter().filter(|o| o.kind == kind).collect();
-            objects.sort_by_key(|o| o.seq);
+            objects.sort_by_key(|o| (o.name.to_lowercase(), o.seq));
+            if kind == ObjectKind::View {
+                objects = views_in_dependency_order(objects);
+            }
             out.extend(objects.iter().map(|o| o.sql.as_str()));
         }
         out
@@ -367,6 +374,22 @@ impl Schema {
         }
         out
     }
+}
+
+/// `views` (sorted by name) reordered so that a view comes after every
+/// view it names; a cycle keeps name order.
+fn views_in_dependency_order(views: Vec<&Object>) -> Vec<&Object> {
+    let mut out: Vec<&Object> = Vec::with_capacity(views.len());
+    let mut pending = views;
+    while !pending.is_empty() {
+        let ready = pending.iter().position(|v| {
+            !pending
+                .iter()
+                .any(|other| other.name != v.name && mentions(&v.sql, &other.name))
+        });
+        out.push(pending.remove(ready.unwrap_or(0)));
+    }
+    out
 }
 
 /// Whether the token stream of `sql` names `name` as a word anywhere. An

@@ -6,6 +6,7 @@ mod common;
 mod autogen;
 
 mod config;
+mod corpus;
 mod crash;
 mod errors;
 mod faults;

@@ -13,6 +13,7 @@
 //! not in a signal handler, so taking a lock and calling into SQLite there
 //! is safe.
 
+use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
@@ -51,7 +52,11 @@ fn on_signal(signal: i32) {
     let watched = WATCHED.lock().unwrap_or_else(|e| e.into_inner());
     match watched.as_ref() {
         Some(handle) if !REQUESTED.swap(true, Ordering::SeqCst) => {
-            eprintln!("strata: interrupted; rolling back the revision in progress (again to quit at once)");
+            // A closed stderr must not turn the interruption into a panic.
+            let _ = writeln!(
+                std::io::stderr(),
+                "strata: interrupted; rolling back the revision in progress (again to quit at once)"
+            );
             handle.interrupt();
         }
         _ => std::process::exit(128 + signal),

@@ -37,6 +37,10 @@ pub struct MigrateRequest {
     pub rev_id: Option<String>,
     /// `TABLE.COLUMN=SQL`: the value an added column gets in existing rows.
     pub fills: Vec<String>,
+    /// `TABLE.COLUMN`: a removed column that really is dropped, not renamed.
+    pub drops: Vec<String>,
+    /// `TABLE`: a removed table that really is dropped, not renamed.
+    pub drop_tables: Vec<String>,
 }
 
 /// A drop and an add that look like a rename.
@@ -57,6 +61,17 @@ impl RenameSuggestion {
             (Some((from, to)), _) => format!("--rename {}.{from}={to}", self.table),
             (None, Some(to)) => format!("--rename-table {}={to}", self.table),
             _ => String::new(),
+        }
+    }
+
+    /// The flag that says it really is a drop.
+    pub fn drop_flag(&self) -> String {
+        match &self.column {
+            Some((from, _)) => format!(
+                "--drop {}",
+                super::shell_quote(&format!("{}.{from}", self.table))
+            ),
+            None => format!("--drop-table {}", super::shell_quote(&self.table)),
         }
     }
 
@@ -135,11 +150,12 @@ fn load_desired(project: &Project) -> Result<(Connection, Schema)> {
 
 /// `strata migrate`: diff schema.sql against the database at head and
 /// write the revision. `confirm` is asked about drop + add pairs that look
-/// like renames; answering yes plans them as renames.
+/// like renames: `Some(true)` plans a rename, `Some(false)` a drop and an
+/// add, `None` (no one to ask) writes nothing and says which flags decide.
 pub fn migrate(
     project: &Project,
     request: &MigrateRequest,
-    confirm: &mut dyn FnMut(&RenameSuggestion) -> bool,
+    confirm: &mut dyn FnMut(&RenameSuggestion) -> Option<bool>,
 ) -> Result<MigrateReport> {
     crate::script::validate_message(&request.message)?;
     if let Some(id) = &request.rev_id {
@@ -216,34 +232,70 @@ pub fn migrate(
         .map(|r| parse_column_rename(r))
         .collect::<Result<Vec<_>>>()?;
     let mut declined: Vec<RenameSuggestion> = Vec::new();
+    let mut undecided: Vec<RenameSuggestion> = Vec::new();
     let (renamed, renames, changes) = loop {
         let (renamed, renames) = apply_renames(project, &live, &table_renames, &column_renames)?;
         let changes = diff::diff(&renamed, &desired);
         let fresh = suggest_renames(&changes)
             .into_iter()
             .find(|s| !declined.contains(s));
-        match fresh {
-            Some(s) if confirm(&s) => {
-                match (&s.column, &s.new_table) {
-                    (Some((from, to)), _) => {
-                        column_renames.push((s.table.clone(), from.clone(), to.clone()))
-                    }
-                    (None, Some(to)) => table_renames.push((s.table.clone(), to.clone())),
-                    _ => {}
+        let Some(s) = fresh else {
+            break (renamed, renames, changes);
+        };
+        // `--drop` / `--drop-table` answered before anyone asked.
+        let dropped = match (&s.column, &s.new_table) {
+            (Some((from, _)), _) => request.drops.iter().any(|d| {
+                d.rsplit_once('.').is_some_and(|(t, c)| {
+                    t.eq_ignore_ascii_case(&s.table) && c.eq_ignore_ascii_case(from)
+                })
+            }),
+            (None, _) => request
+                .drop_tables
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(&s.table)),
+        };
+        let answer = if dropped { Some(false) } else { confirm(&s) };
+        match answer {
+            Some(true) => match (&s.column, &s.new_table) {
+                (Some((from, to)), _) => {
+                    column_renames.push((s.table.clone(), from.clone(), to.clone()))
                 }
-                continue;
-            }
-            Some(s) => {
+                (None, Some(to)) => table_renames.push((s.table.clone(), to.clone())),
+                _ => {}
+            },
+            Some(false) => declined.push(s),
+            None => {
+                undecided.push(s.clone());
                 declined.push(s);
-                continue;
             }
-            None => break (renamed, renames, changes),
         }
     };
+    // A likely rename is never written as a drop unless someone said so.
+    if !undecided.is_empty() {
+        let again = |flags: Vec<String>| {
+            format!(
+                "strata migrate -m {} {}",
+                super::shell_quote(&request.message),
+                flags.join(" ")
+            )
+        };
+        let questions: Vec<String> = undecided.iter().map(RenameSuggestion::question).collect();
+        return Err(Error::Hinted {
+            message: format!(
+                "{} A rename keeps the data; a drop loses it. Nothing was written",
+                questions.join(" ")
+            ),
+            hint: format!(
+                "keep the data: `{}`; or, if it really is a drop: `{}`",
+                again(undecided.iter().map(RenameSuggestion::flag).collect()),
+                again(undecided.iter().map(RenameSuggestion::drop_flag).collect())
+            ),
+        });
+    }
     let mut report = MigrateReport {
         suggestions: declined
             .iter()
-            .map(|s| format!("{} If so, run again with `{}`", s.question(), s.flag()))
+            .map(|s| format!("{} Answered: a drop (`{}`).", s.question(), s.drop_flag()))
             .collect(),
         ..MigrateReport::default()
     };

@@ -33,6 +33,18 @@ pub struct RunRequest {
     pub backup: bool,
 }
 
+/// What an upgrade or downgrade reports while it runs, in order.
+#[derive(Debug, Clone, Copy)]
+pub enum RunEvent<'a> {
+    /// The run is planned: this many revisions will run.
+    Start { pending: usize },
+    /// The `--backup` copy is written, before any revision runs, so even a
+    /// failed run has said where it is.
+    Backup { path: &'a str },
+    /// A revision is about to run.
+    Step(&'a Step),
+}
+
 fn parse_target(text: &str) -> Result<Target> {
     Ok(text.parse::<Target>()?)
 }
@@ -42,7 +54,7 @@ pub fn migrate_database(
     project: &Project,
     direction: Direction,
     request: &RunRequest,
-    on_step: &mut dyn FnMut(&Step),
+    on_event: &mut dyn FnMut(RunEvent<'_>),
 ) -> Result<RunOutcome> {
     let migrations = super::migrations(project)?;
     let target = parse_target(&request.target)?;
@@ -71,13 +83,20 @@ pub fn migrate_database(
     }
     let conn = db::open_write(&path, request.options.lock_timeout)?;
     let _watch = crate::interrupt::watch(&conn);
+    on_event(RunEvent::Start {
+        pending: pending.len(),
+    });
     let backup =
         if request.backup && before.exists && !pending.is_empty() && !request.options.dry_run {
-            Some(display_path(&db::backup(&conn, &path)?))
+            let shown = display_path(&db::backup(&conn, &path)?);
+            on_event(RunEvent::Backup { path: &shown });
+            Some(shown)
         } else {
             None
         };
-    let report = runner::run(&conn, &migrations, &goal, &request.options, on_step)?;
+    let report = runner::run(&conn, &migrations, &goal, &request.options, &mut |step| {
+        on_event(RunEvent::Step(step))
+    })?;
     let after = history::applied_ids(&history::read_applied(&conn)?);
     let current: Vec<String> = migrations
         .graph

@@ -57,7 +57,7 @@ pub enum GraphError {
         available: usize,
         direction: &'static str,
     },
-    #[error("`{command}` goes {right}, but '{target}' is a {wrong} target: did you mean `strata {other} {target}`?", other = if *.command == "upgrade" { "downgrade" } else { "upgrade" })]
+    #[error("`{command}` goes {right}, but '{target}' points {wrong}: did you mean `strata {other} {target}`?", other = if *.command == "upgrade" { "downgrade" } else { "upgrade" })]
     WrongDirection {
         target: String,
         wrong: &'static str,
@@ -403,7 +403,7 @@ impl RevisionGraph {
         match target {
             Target::Base => Err(GraphError::WrongDirection {
                 target: "base".into(),
-                wrong: "downward",
+                wrong: "down",
                 right: "up",
                 command: "upgrade",
             }),
@@ -416,7 +416,7 @@ impl RevisionGraph {
             }
             Target::Relative(n) if *n < 0 => Err(GraphError::WrongDirection {
                 target: target.to_string(),
-                wrong: "downward",
+                wrong: "down",
                 right: "up",
                 command: "upgrade",
             }),
@@ -465,13 +465,13 @@ impl RevisionGraph {
             Target::Base => Ok(Goal::Keep(BTreeSet::new())),
             Target::Head => Err(GraphError::WrongDirection {
                 target: "head".into(),
-                wrong: "upward",
+                wrong: "up",
                 right: "down",
                 command: "downgrade",
             }),
             Target::Relative(n) if *n > 0 => Err(GraphError::WrongDirection {
                 target: target.to_string(),
-                wrong: "upward",
+                wrong: "up",
                 right: "down",
                 command: "downgrade",
             }),

@@ -80,21 +80,47 @@ fn a_drop_and_add_that_looks_like_a_rename_gets_a_hint() {
         "CREATE TABLE user (id INTEGER PRIMARY KEY, bio TEXT);\n",
     )
     .unwrap();
-    // Not a terminal: no question, a warning naming the flag.
-    let run = p
-        .run(&["migrate", "-m", "bio", "--rev-id", "20300101000000"])
-        .ok();
+    // Not a terminal: no question, and nothing written (issue 10.1): a
+    // likely rename is never a silent drop. The hint gives both commands.
+    let run = p.run(&["migrate", "-m", "bio"]).fails(1);
     assert!(
-        run.stderr.contains("--rename user.about=bio"),
+        std::fs::read_dir(p.path("migrations")).unwrap().count() == 2,
+        "only the first revision's files"
+    );
+    let hint = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("hint:"))
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    let commands: Vec<&str> = hint.split('`').skip(1).step_by(2).collect();
+    assert_eq!(
+        commands,
+        [
+            "strata migrate -m bio --rename user.about=bio",
+            "strata migrate -m bio --drop user.about"
+        ],
+        "{hint}"
+    );
+    // Each, followed as written, does what it says: the drop (tried on a
+    // copy of the project's state and thrown away), then the rename.
+    let words = |c: &str| c.split(' ').skip(1).map(str::to_string).collect::<Vec<_>>();
+    let drop = words(commands[1]);
+    let drop: Vec<&str> = drop.iter().map(String::as_str).collect();
+    let run = p.run(&drop).ok();
+    assert!(
+        run.stderr.contains("Detected removed column 'user.about'"),
         "{}",
         run.stderr
     );
-    // The user takes the hint.
-    for f in ["up", "down"] {
-        std::fs::remove_file(p.path(&format!("migrations/20300101000000_bio.{f}.sql"))).unwrap();
+    for entry in std::fs::read_dir(p.path("migrations")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("_bio.") {
+            std::fs::remove_file(path).unwrap();
+        }
     }
-    p.run(&["migrate", "-m", "bio", "--rename", "user.about=bio"])
-        .ok();
+    let rename = words(commands[0]);
+    let rename: Vec<&str> = rename.iter().map(String::as_str).collect();
+    p.run(&rename).ok();
     p.run(&["upgrade"]).ok();
     assert_eq!(
         p.db()
@@ -438,7 +464,7 @@ fn answering_yes_to_the_rename_question_plans_a_rename() {
     };
     let report = strata::command::migrate(&project, &request, &mut |s| {
         questions.push(s.question());
-        true
+        Some(true)
     })
     .unwrap();
     assert_eq!(

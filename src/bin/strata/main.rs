@@ -8,7 +8,7 @@ mod output;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use strata::config::{Locator, Project};
 
 use output::{ColorChoice, Format, Printer};
@@ -31,6 +31,7 @@ struct Cli {
 
 /// Options every subcommand accepts, before or after its name.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 struct Global {
     /// Run as if strata was started in DIR
     #[arg(short = 'C', global = true, value_name = "DIR")]
@@ -38,9 +39,16 @@ struct Global {
     /// Use this strata.toml instead of searching for one
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// The database: a path, sqlite:///relative.db or sqlite:////absolute.db
-    /// (overrides DATABASE_URL and strata.toml)
-    #[arg(short = 'd', long, global = true, value_name = "URL")]
+    /// The database: a path, sqlite:app.db, sqlite:///relative.db or
+    /// sqlite:////absolute.db (overrides DATABASE_URL and strata.toml)
+    #[arg(
+        short = 'd',
+        long,
+        global = true,
+        value_name = "URL",
+        env = "DATABASE_URL",
+        hide_env_values = true
+    )]
     database: Option<String>,
     /// Output format for data
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
@@ -81,7 +89,7 @@ fn main() -> ExitCode {
     unsafe {
         rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0);
     }
-    let cli = Cli::parse();
+    let (cli, database_from_env) = parse_cli();
     // Ctrl-C during a write rolls the revision back instead of leaving the
     // rollback to the journal; without a handler signals keep their defaults.
     let _ = strata::interrupt::install();
@@ -95,7 +103,9 @@ fn main() -> ExitCode {
         locator: Locator {
             dir: cli.global.dir,
             config: cli.global.config,
-            database: cli.global.database,
+            // clap shows `[env: DATABASE_URL]` and reads it; strata keeps
+            // the two apart, since messages say which one was used.
+            database: cli.global.database.clone().filter(|_| !database_from_env),
             database_url: std::env::var("DATABASE_URL").ok(),
         },
         out,
@@ -104,6 +114,52 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => report(&ctx.out, &err),
     }
+}
+
+/// Parses the command line, with `--color` applied to clap's own messages
+/// too (its usage errors and help come before strata's printer exists), so
+/// one colour choice covers everything strata prints.
+fn parse_cli() -> (Cli, bool) {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut choice = None;
+    for (i, arg) in args.iter().enumerate() {
+        let arg = arg.to_string_lossy();
+        if arg == "--" {
+            break;
+        }
+        let value = match arg.strip_prefix("--color") {
+            Some("") => args.get(i + 1).map(|v| v.to_string_lossy().into_owned()),
+            Some(rest) => rest.strip_prefix('=').map(str::to_string),
+            None => None,
+        };
+        if let Some(value) = value {
+            choice = ColorChoice::from_str(&value, true).ok();
+        }
+    }
+    let color = choice.unwrap_or(ColorChoice::Auto);
+    anstream::ColorChoice::write_global(output::color_choice(color));
+    let clap_color = match color {
+        ColorChoice::Always => clap::ColorChoice::Always,
+        ColorChoice::Never => clap::ColorChoice::Never,
+        ColorChoice::Auto => clap::ColorChoice::Auto,
+    };
+    let matches = Cli::command().color(clap_color).get_matches_from(args);
+    let from_env =
+        global_source(&matches, "database") == Some(clap::parser::ValueSource::EnvVariable);
+    match Cli::from_arg_matches(&matches) {
+        Ok(cli) => (cli, from_env),
+        Err(e) => e.exit(),
+    }
+}
+
+/// Where a global option's value came from, looking into the subcommand's
+/// matches too (a global option may follow the subcommand).
+fn global_source(matches: &clap::ArgMatches, id: &str) -> Option<clap::parser::ValueSource> {
+    let sub = matches.subcommand().and_then(|(_, m)| {
+        m.value_source(id)
+            .filter(|s| *s != clap::parser::ValueSource::DefaultValue)
+    });
+    sub.or_else(|| matches.value_source(id))
 }
 
 /// Prints `error: …` (plus a hint) once and picks the exit code.

@@ -19,30 +19,45 @@ pub enum ColorChoice {
     Never,
 }
 
+/// Writes bytes to stdout; a closed pipe (`strata … | head`) is not an
+/// error worth reporting.
+pub fn write_stdout(bytes: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes);
+    let _ = out.flush();
+}
+
 /// The printer every subcommand writes through.
 #[derive(Debug, Clone)]
 pub struct Printer {
     pub format: Format,
     pub quiet: bool,
     pub verbose: u8,
-    color: bool,
+    color: anstream::ColorChoice,
 }
+
+/// The one colour decision for everything strata and clap print: `--color`,
+/// else `NO_COLOR` / `CLICOLOR_FORCE` and whether the stream is a terminal
+/// (anstream's rules).
+pub fn color_choice(color: ColorChoice) -> anstream::ColorChoice {
+    match color {
+        ColorChoice::Always => anstream::ColorChoice::Always,
+        ColorChoice::Never => anstream::ColorChoice::Never,
+        ColorChoice::Auto => anstream::ColorChoice::Auto,
+    }
+}
+
+const ERROR: anstyle::Style = anstyle::AnsiColor::Red.on_default().bold();
+const WARNING: anstyle::Style = anstyle::AnsiColor::Yellow.on_default();
+const HINT: anstyle::Style = anstyle::AnsiColor::Cyan.on_default();
 
 impl Printer {
     pub fn new(format: Format, quiet: bool, verbose: u8, color: ColorChoice) -> Printer {
-        let color = match color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stderr().is_terminal()
-            }
-        };
         Printer {
             format,
             quiet,
             verbose,
-            color,
+            color: color_choice(color),
         }
     }
 
@@ -50,54 +65,64 @@ impl Printer {
         self.format == Format::Json
     }
 
+    /// Whether progress bars may be drawn: stderr is a terminal, and
+    /// neither `-q` nor `--format json` asked for quiet.
+    pub fn progress(&self) -> bool {
+        !self.quiet && !self.json() && std::io::stderr().is_terminal()
+    }
+
+    /// One line on stderr. A closed stderr (`strata upgrade 2>&1 | head -1`)
+    /// is ignored: it must never stop, or change, what strata is doing.
+    fn line(&self, label: Option<(&str, anstyle::Style)>, text: &str) {
+        let mut err = anstream::AutoStream::new(std::io::stderr(), self.color).lock();
+        let _ = match label {
+            Some((label, style)) => writeln!(err, "{style}{label}{style:#} {text}"),
+            None => writeln!(err, "{text}"),
+        };
+    }
+
     /// A progress line on stderr (silenced by `-q`).
     pub fn status(&self, line: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}", line.as_ref());
+            self.line(None, line.as_ref());
         }
     }
 
     /// A warning on stderr (never silenced).
     pub fn warn(&self, line: impl AsRef<str>) {
-        eprintln!("{} {}", self.paint("warning:", "33"), line.as_ref());
+        self.line(Some(("warning:", WARNING)), line.as_ref());
     }
 
     /// A hint on stderr, after a warning it follows up (never silenced).
     pub fn hint(&self, line: impl AsRef<str>) {
-        eprintln!("{} {}", self.paint("hint:", "36"), line.as_ref());
+        self.line(Some(("hint:", HINT)), line.as_ref());
     }
 
     /// Text data on stdout.
     pub fn data(&self, text: impl AsRef<str>) {
-        let mut out = std::io::stdout().lock();
+        let text = text.as_ref();
+        let mut out = anstream::AutoStream::new(std::io::stdout(), self.color).lock();
         // A closed pipe (`strata history | head`) is not an error worth a panic.
-        let _ = out.write_all(text.as_ref().as_bytes());
-        if !text.as_ref().ends_with('\n') {
+        let _ = out.write_all(text.as_bytes());
+        if !text.ends_with('\n') {
             let _ = out.write_all(b"\n");
         }
+        let _ = out.flush();
     }
 
     /// One JSON document on stdout.
     pub fn emit_json<T: Serialize>(&self, value: &T) {
         match serde_json::to_string_pretty(value) {
             Ok(text) => self.data(text),
-            Err(e) => eprintln!("error: rendering JSON: {e}"),
+            Err(e) => self.line(Some(("error:", ERROR)), &format!("rendering JSON: {e}")),
         }
     }
 
     /// The error line and its hint, on stderr.
     pub fn error(&self, message: &str, hint: Option<&str>) {
-        eprintln!("{} {message}", self.paint("error:", "1;31"));
+        self.line(Some(("error:", ERROR)), message);
         if let Some(hint) = hint {
-            eprintln!("{} {hint}", self.paint("hint:", "36"));
-        }
-    }
-
-    fn paint(&self, text: &str, code: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
+            self.hint(hint);
         }
     }
 }

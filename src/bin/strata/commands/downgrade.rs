@@ -7,7 +7,8 @@ use crate::Ctx;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// -N, a revision id or unique prefix, or base
+    /// -N, a revision id or unique prefix, or base; with --sql also a range
+    /// FROM:TO (head:base)
     #[arg(default_value = "-1", allow_negative_numbers = true)]
     target: String,
     #[command(flatten)]

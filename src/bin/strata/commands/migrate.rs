@@ -29,22 +29,45 @@ pub struct Args {
     /// downgrade; repeatable
     #[arg(long = "fill", value_name = "TABLE.COLUMN=SQL")]
     fills: Vec<String>,
+    /// A removed column that really is dropped, not renamed (TABLE.COLUMN);
+    /// repeatable
+    #[arg(long = "drop", value_name = "TABLE.COLUMN")]
+    drops: Vec<String>,
+    /// A removed table that really is dropped, not renamed; repeatable
+    #[arg(long = "drop-table", value_name = "TABLE")]
+    drop_tables: Vec<String>,
 }
 
-/// Asks on the terminal whether a drop + add is a rename; never when stdin
-/// or stderr is not a terminal (CI, pipes), where the answer is no.
-fn ask(s: &RenameSuggestion) -> bool {
+/// Asks on the terminal whether a drop + add is really a drop; never when
+/// stdin or stderr is not a terminal (CI, pipes): then no one decides, and
+/// `migrate` writes nothing. The default answer keeps the data.
+fn ask(s: &RenameSuggestion) -> Option<bool> {
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        return false;
+        return None;
     }
+    let what = match (&s.column, &s.new_table) {
+        (Some((from, to)), _) => format!(
+            "Column '{t}.{from}' was removed and '{t}.{to}' added. Drop '{from}' and its data instead of renaming it?",
+            t = s.table
+        ),
+        (None, Some(to)) => format!(
+            "Table '{}' was removed and '{to}' added with similar columns. Drop '{}' and its rows instead of renaming it?",
+            s.table, s.table
+        ),
+        _ => return None,
+    };
     let mut err = std::io::stderr();
-    let _ = write!(err, "{} [y/N] ", s.question());
+    let _ = write!(err, "{what} [y/N] ");
     let _ = err.flush();
     let mut line = String::new();
     if std::io::stdin().lock().read_line(&mut line).is_err() {
-        return false;
+        return None;
     }
-    matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    // Yes means drop; anything else (Enter included) keeps the data.
+    Some(!matches!(
+        line.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }
 
 pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
@@ -56,6 +79,8 @@ pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         allow_empty: args.allow_empty,
         rev_id: args.rev_id,
         fills: args.fills,
+        drops: args.drops,
+        drop_tables: args.drop_tables,
     };
     let report = strata::command::migrate(&project, &request, &mut ask)?;
     if ctx.out.json() {
@@ -72,9 +97,6 @@ pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         ctx.out.status(format!(
             "Data-dependent: {line}; the upgrade checks existing rows first and stops if any break it"
         ));
-    }
-    for line in &report.suggestions {
-        ctx.out.warn(line);
     }
     match &report.created {
         None => ctx.out.status("No changes in schema detected."),

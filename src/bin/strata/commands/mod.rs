@@ -3,6 +3,7 @@
 
 mod branches;
 mod check;
+mod completions;
 mod current;
 mod diff;
 mod downgrade;
@@ -10,6 +11,7 @@ mod dump;
 mod heads;
 mod history;
 mod init;
+mod man;
 mod merge;
 mod migrate;
 mod revision;
@@ -27,14 +29,26 @@ use crate::Ctx;
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start a strata project here: strata.toml, schema.sql and migrations/
+    #[command(
+        after_help = "Examples:\n  strata init                           start an empty project (database app.db)\n  strata -d data/app.db init            start one whose database is data/app.db\n  strata -d legacy.db init --from-db    adopt an existing database"
+    )]
     Init(init::Args),
     /// Autogenerate a revision: diff schema.sql against the database at head
+    #[command(
+        after_help = "Examples:\n  strata migrate -m \"users table\"\n  strata migrate -m \"bio\" --rename user.about=bio\n  strata migrate -m \"full name\" --fill \"person.full_name=first || ' ' || last\""
+    )]
     Migrate(migrate::Args),
     /// Write an empty revision to fill in by hand (data migrations)
     Revision(revision::Args),
     /// Apply revisions up to TARGET (default: head)
+    #[command(
+        after_help = "Examples:\n  strata upgrade                        apply every pending revision\n  strata upgrade +1                     apply the next one\n  strata upgrade --backup               copy the database first\n  strata upgrade --sql | sqlite3 app.db the same, as a script\n  strata upgrade --sql base:head        the whole script, for an empty database"
+    )]
     Upgrade(upgrade::Args),
     /// Revert revisions down to TARGET (default: -1)
+    #[command(
+        after_help = "Examples:\n  strata downgrade                      revert the last revision\n  strata downgrade -2                   revert the last two\n  strata downgrade base                 revert everything\n  strata downgrade --sql head:base      the script that reverts everything"
+    )]
     Downgrade(downgrade::Args),
     /// List every revision, newest first, with its state in the database
     History(history::Args),
@@ -51,6 +65,9 @@ pub enum Command {
     /// Write a merge revision joining several heads
     Merge(merge::Args),
     /// For CI: one head, revisions that build schema.sql, no edited revision
+    #[command(
+        after_help = "Examples:\n  strata check                          exit 1 if anything is wrong\n  strata check --format json            the same facts as JSON"
+    )]
     Check(check::Args),
     /// Show drift: the live database against schema.sql (or its revisions)
     Diff(diff::Args),
@@ -58,6 +75,10 @@ pub enum Command {
     Dump(dump::Args),
     /// Run every revision up, down, up in a scratch database
     Verify(verify::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(completions::Args),
+    /// Print strata's man page (roff)
+    Man(man::Args),
 }
 
 pub fn exec(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
@@ -78,6 +99,8 @@ pub fn exec(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::Diff(args) => diff::exec(args, ctx),
         Command::Dump(args) => dump::exec(args, ctx),
         Command::Verify(args) => verify::exec(args, ctx),
+        Command::Completions(args) => completions::exec(args, ctx),
+        Command::Man(args) => man::exec(args, ctx),
     }
 }
 

@@ -5,7 +5,7 @@ use crate::Ctx;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// What the revision does; also names its files
-    #[arg(short, long, default_value = "")]
+    #[arg(short, long)]
     message: String,
     /// Use this revision id instead of the current UTC time
     #[arg(long, value_name = "ID")]

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use strata::command::{RunOutcome, RunRequest};
+use strata::command::{RunEvent, RunOutcome, RunRequest};
 use strata::graph::Direction;
 use strata::runner::Options;
 
@@ -9,7 +9,8 @@ use crate::Ctx;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// head, a revision id or unique prefix, or +N
+    /// head, a revision id or unique prefix, or +N; with --sql also a range
+    /// FROM:TO (base:head for an empty database)
     #[arg(default_value = "head", allow_negative_numbers = true)]
     target: String,
     #[command(flatten)]
@@ -68,7 +69,16 @@ pub fn run(
         backup: args.backup,
     };
     let out = &ctx.out;
-    let outcome = strata::command::migrate_database(&project, direction, &request, &mut |step| {
+    let database = project.display(project.database()?);
+    let outcome = strata::command::migrate_database(&project, direction, &request, &mut |event| {
+        let step = match event {
+            RunEvent::Start { .. } => return,
+            RunEvent::Backup { path } => {
+                out.status(format!("Backup of {database} written to {path}"));
+                return;
+            }
+            RunEvent::Step(step) => step,
+        };
         let rev = format!(
             "{}, {}",
             match direction {
@@ -95,12 +105,6 @@ fn print_outcome(ctx: &Ctx, outcome: &RunOutcome) {
     if ctx.out.json() {
         ctx.out.emit_json(outcome);
         return;
-    }
-    if let Some(backup) = &outcome.backup {
-        ctx.out.status(format!(
-            "Backup of {} written to {backup}",
-            outcome.database
-        ));
     }
     let at = super::revs_or_base(&outcome.current);
     let n = outcome.report.steps.len();

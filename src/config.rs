@@ -45,7 +45,7 @@ impl ConfigError {
                 "set `database = \"app.db\"` in {CONFIG_FILE}, export DATABASE_URL, or pass --database"
             )),
             ConfigError::BadUrl { .. } => Some(
-                "use a file path, sqlite:///relative/path.db or sqlite:////absolute/path.db".into(),
+                "use a file path, sqlite:app.db, sqlite:///relative/path.db or sqlite:////absolute/path.db".into(),
             ),
             _ => None,
         }
@@ -174,6 +174,8 @@ fn default_migrations() -> String {
 pub enum Source {
     Flag,
     Env,
+    /// `DATABASE_URL` in the `.env` file beside strata.toml.
+    DotEnv,
     Config,
 }
 
@@ -182,6 +184,7 @@ impl fmt::Display for Source {
         f.write_str(match self {
             Source::Flag => "--database",
             Source::Env => "DATABASE_URL",
+            Source::DotEnv => ".env",
             Source::Config => CONFIG_FILE,
         })
     }
@@ -228,11 +231,28 @@ impl Project {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let (database, database_source) = match resolve_database(locator, file.database.as_deref())?
-        {
-            Some((path, source)) => (Some(root.join(path)), Some(source)),
-            None => (None, None),
+        // `.env` beside strata.toml, as Flask and sqlx projects keep it: the
+        // variable in the environment wins over it, `-d` over both.
+        let dotenv = match &locator.database_url {
+            Some(url) if !url.is_empty() => None,
+            _ => read_dotenv(&root.join(".env"))?,
         };
+        let located = Locator {
+            database_url: locator.database_url.clone().or(dotenv.clone()),
+            ..locator.clone()
+        };
+        let (database, database_source) =
+            match resolve_database(&located, file.database.as_deref())? {
+                // `-d` is a path like any shell tool's: from the working
+                // directory (after -C). The others are the project's: from the
+                // directory holding strata.toml.
+                Some((path, Source::Flag)) => (Some(start.join(path)), Some(Source::Flag)),
+                Some((path, Source::Env)) if dotenv.is_some() && locator.database_url.is_none() => {
+                    (Some(root.join(path)), Some(Source::DotEnv))
+                }
+                Some((path, source)) => (Some(root.join(path)), Some(source)),
+                None => (None, None),
+            };
         Ok(Project {
             schema: root.join(&file.schema),
             migrations: root.join(&file.migrations),
@@ -313,6 +333,27 @@ pub fn start_dir(locator: &Locator) -> Result<PathBuf, ConfigError> {
     }
 }
 
+/// `DATABASE_URL` from a `.env` file, if the file exists and sets it.
+fn read_dotenv(path: &Path) -> Result<Option<String>, ConfigError> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let entries = dotenvy::from_path_iter(path).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    for entry in entries {
+        let (key, value) = entry.map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        if key == "DATABASE_URL" {
+            return Ok(Some(value));
+        }
+    }
+    Ok(None)
+}
+
 fn find_upward(start: &Path) -> Option<PathBuf> {
     start
         .ancestors()
@@ -341,8 +382,14 @@ fn resolve_database(
     Ok(None)
 }
 
-/// Accepts `sqlite:///relative.db`, `sqlite:////absolute.db` and plain paths,
-/// the forms Flask-SQLAlchemy projects put in `DATABASE_URL`.
+/// Accepts the ways Flask, SQLAlchemy and sqlx users write a SQLite URL,
+/// and plain paths:
+/// - `sqlite:///relative.db` and `sqlite:////absolute.db` (SQLAlchemy's
+///   reading: three slashes are relative, four absolute; sqlx reads
+///   `sqlite:///x.db` as absolute, strata follows SQLAlchemy);
+/// - `sqlite://app.db` and `sqlite:app.db` (sqlx), relative unless the path
+///   itself starts with `/`;
+/// - anything after `?` (driver options such as `?mode=rwc`) is ignored.
 pub fn parse_database_url(url: &str) -> Result<PathBuf, ConfigError> {
     let bad = |reason: &str| ConfigError::BadUrl {
         url: url.to_string(),
@@ -354,14 +401,15 @@ pub fn parse_database_url(url: &str) -> Result<PathBuf, ConfigError> {
     if url.contains('\0') {
         return Err(bad("it contains a NUL byte"));
     }
-    let path = if let Some(rest) = url.strip_prefix("sqlite://") {
-        // sqlite:// + "/" + path: "/rel.db" is relative, "//abs.db" absolute.
-        let Some(path) = rest.strip_prefix('/') else {
-            return Err(bad("a host is not allowed; SQLite databases are files"));
+    let path = if let Some(rest) = url.strip_prefix("sqlite:") {
+        // sqlite:// + "/" + path (SQLAlchemy): "/rel.db" is relative,
+        // "//abs.db" absolute; sqlite://path and sqlite:path (sqlx).
+        let rest = match rest.strip_prefix("//") {
+            Some(after) => after.strip_prefix('/').unwrap_or(after),
+            None => rest,
         };
-        // SQLAlchemy allows driver options after '?'; they mean nothing here.
-        let path = path.split('?').next().unwrap_or_default();
-        if path.is_empty() || path == ":memory:" {
+        let path = rest.split('?').next().unwrap_or_default();
+        if path.is_empty() || path == ":memory:" || path.starts_with("file::memory:") {
             return Err(bad(
                 "strata needs a database file, not an in-memory database",
             ));
@@ -371,8 +419,6 @@ pub fn parse_database_url(url: &str) -> Result<PathBuf, ConfigError> {
         return Err(bad(&format!(
             "strata works with SQLite files, not '{scheme}' databases"
         )));
-    } else if url.starts_with("sqlite:") {
-        return Err(bad("expected sqlite:///path"));
     } else if url == ":memory:" {
         return Err(bad(
             "strata needs a database file, not an in-memory database",
@@ -448,13 +494,26 @@ mod tests {
             parse_database_url("sqlite:///app.db?timeout=5").unwrap(),
             PathBuf::from("app.db")
         );
+        // sqlx's forms (issue 10.9).
+        assert_eq!(
+            parse_database_url("sqlite:app.db").unwrap(),
+            PathBuf::from("app.db")
+        );
+        assert_eq!(
+            parse_database_url("sqlite://app.db").unwrap(),
+            PathBuf::from("app.db")
+        );
+        assert_eq!(
+            parse_database_url("sqlite://data/app.db?mode=rwc").unwrap(),
+            PathBuf::from("data/app.db")
+        );
         for bad in [
             "",
             "postgresql://u@h/db",
-            "sqlite://host/x.db",
             "sqlite:///:memory:",
+            "sqlite::memory:",
             ":memory:",
-            "sqlite:x",
+            "sqlite:",
         ] {
             assert!(
                 parse_database_url(bad).is_err(),

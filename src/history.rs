@@ -18,8 +18,27 @@ use serde::Serialize;
 use crate::db::quote_literal;
 use crate::{Error, Result};
 
-/// The bookkeeping format this strata writes.
-pub const BOOKKEEPING_VERSION: i64 = 1;
+/// The bookkeeping format this strata writes. Version 2 lets `strata_log`
+/// record a `rehash` (accepting an edited applied revision).
+pub const BOOKKEEPING_VERSION: i64 = 2;
+
+/// `strata_log`'s definition; `{name}` is its table name.
+fn log_table(name: &str) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {name} (\n    id             INTEGER PRIMARY KEY,\n    at             TEXT NOT NULL,\n    revision       TEXT NOT NULL,\n    direction      TEXT NOT NULL CHECK (direction IN ('upgrade', 'downgrade', 'stamp', 'rehash')),\n    duration_ms    INTEGER NOT NULL,\n    strata_version TEXT NOT NULL\n);\n"
+    )
+}
+
+/// Takes version-1 bookkeeping to version 2: `strata_log` rebuilt with the
+/// wider CHECK, every row kept (sqlite.org/lang_altertable.html#otheralter).
+fn upgrade_from_v1_sql() -> String {
+    format!(
+        "{}INSERT INTO strata_log_v2 (id, at, revision, direction, duration_ms, strata_version)\n    SELECT id, at, revision, direction, duration_ms, strata_version FROM strata_log;\n\
+         DROP TABLE strata_log;\nALTER TABLE strata_log_v2 RENAME TO strata_log;\n\
+         UPDATE strata_meta SET value = '2' WHERE key = 'bookkeeping_version';\n",
+        log_table("strata_log_v2")
+    )
+}
 
 /// The DDL that creates the bookkeeping tables if they are missing.
 pub fn ddl() -> String {
@@ -27,7 +46,8 @@ pub fn ddl() -> String {
         "CREATE TABLE IF NOT EXISTS strata_meta (\n    key   TEXT PRIMARY KEY,\n    value TEXT NOT NULL\n);\n\
          INSERT OR IGNORE INTO strata_meta (key, value) VALUES ('bookkeeping_version', '{BOOKKEEPING_VERSION}');\n\
          CREATE TABLE IF NOT EXISTS strata_history (\n    revision    TEXT PRIMARY KEY,\n    parents     TEXT NOT NULL,\n    message     TEXT NOT NULL,\n    up_sha256   TEXT NOT NULL,\n    down_sha256 TEXT NOT NULL,\n    applied_at  TEXT NOT NULL,\n    duration_ms INTEGER NOT NULL\n);\n\
-         CREATE TABLE IF NOT EXISTS strata_log (\n    id             INTEGER PRIMARY KEY,\n    at             TEXT NOT NULL,\n    revision       TEXT NOT NULL,\n    direction      TEXT NOT NULL CHECK (direction IN ('upgrade', 'downgrade', 'stamp')),\n    duration_ms    INTEGER NOT NULL,\n    strata_version TEXT NOT NULL\n);\n"
+         {}",
+        log_table("strata_log")
     )
 }
 
@@ -102,10 +122,18 @@ pub fn downgrade_sql(revision: &str, when: When<'_>) -> String {
     )
 }
 
-/// Replaces the applied set with `entries` without running scripts.
-pub fn stamp_sql(entries: &[Entry<'_>], target: &str, when: When<'_>) -> String {
-    let mut sql = String::from("DELETE FROM strata_history;\n");
-    for entry in entries {
+/// Moves the applied set to `keep` without running scripts: rows of
+/// revisions that stay are left as they are (their applied_at and
+/// checksums), `remove` are deleted, `add` inserted, and the stamp logged.
+pub fn stamp_sql(remove: &[&str], add: &[Entry<'_>], target: &str, when: When<'_>) -> String {
+    let mut sql = String::new();
+    for revision in remove {
+        sql.push_str(&format!(
+            "DELETE FROM strata_history WHERE revision = {};\n",
+            quote_literal(revision)
+        ));
+    }
+    for entry in add {
         sql.push_str(&format!(
             "INSERT INTO strata_history (revision, parents, message, up_sha256, down_sha256, applied_at, duration_ms) VALUES ({}, {}, {}, {}, {}, {}, 0);\n",
             quote_literal(entry.revision),
@@ -118,6 +146,18 @@ pub fn stamp_sql(entries: &[Entry<'_>], target: &str, when: When<'_>) -> String 
     }
     sql.push_str(&log_sql(target, "stamp", when));
     sql
+}
+
+/// Records `entry`'s current checksums for an applied revision whose files
+/// were edited on purpose, and logs it as a `rehash`.
+pub fn rehash_sql(entry: &Entry<'_>, when: When<'_>) -> String {
+    format!(
+        "UPDATE strata_history SET up_sha256 = {}, down_sha256 = {} WHERE revision = {};\n{}",
+        quote_literal(entry.up_sha256),
+        quote_literal(entry.down_sha256),
+        quote_literal(entry.revision),
+        log_sql(entry.revision, "rehash", when)
+    )
 }
 
 fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
@@ -162,8 +202,14 @@ pub fn check_version(conn: &Connection) -> Result<()> {
 /// transaction, so they appear only together with a change.
 pub fn ensure(conn: &Connection) -> Result<()> {
     check_version(conn)?;
+    let older = version(conn)?;
     conn.execute_batch(&ddl())
-        .map_err(Error::sqlite("creating strata's bookkeeping tables"))
+        .map_err(Error::sqlite("creating strata's bookkeeping tables"))?;
+    if older == Some(1) {
+        conn.execute_batch(&upgrade_from_v1_sql())
+            .map_err(Error::sqlite("upgrading strata's bookkeeping tables"))?;
+    }
+    Ok(())
 }
 
 /// Every applied revision, or none when the bookkeeping does not exist yet.

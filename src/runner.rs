@@ -73,9 +73,9 @@ impl RunError {
             RunError::Locked { .. } => Some(
                 "another process holds a write transaction; wait for it or raise --lock-timeout SECS".into(),
             ),
-            RunError::Checksum { .. } => Some(
-                "restore the file from version control, or pass --ignore-checksums if the edit is intended".into(),
-            ),
+            RunError::Checksum { revision, .. } => Some(format!(
+                "restore the file from version control; if the edit is intended, accept it once with `strata rehash {revision}` (or pass --ignore-checksums for this run only)"
+            )),
             RunError::TransactionControl { .. } => Some(
                 "remove BEGIN/COMMIT from the script, or put `-- strata:transaction off` in its header".into(),
             ),
@@ -586,28 +586,87 @@ pub fn stamp(
     target: &str,
     keep: &BTreeSet<String>,
     opts: &Options,
-) -> Result<()> {
+) -> Result<bool> {
     exec(conn, "BEGIN IMMEDIATE", opts, "starting a transaction")?;
     let result = (|| {
+        let applied = history::applied_ids(&history::read_applied(conn)?);
+        if &applied == keep {
+            // Stamping where the database is changes nothing: no rewritten
+            // applied_at, no checksum quietly accepted, no log row.
+            return Ok(false);
+        }
         history::ensure(conn)?;
-        let entries: Vec<Entry<'_>> = migrations
+        let remove: Vec<&str> = applied
+            .iter()
+            .filter(|r| !keep.contains(*r))
+            .map(String::as_str)
+            .collect();
+        let add: Vec<Entry<'_>> = migrations
             .in_order()
-            .filter(|r| keep.contains(&r.id))
+            .filter(|r| keep.contains(&r.id) && !applied.contains(&r.id))
             .map(entry)
             .collect();
         let now = format_time(time::OffsetDateTime::now_utc());
         let sql = history::stamp_sql(
-            &entries,
+            &remove,
+            &add,
             target,
             When {
                 at: Some(&now),
                 duration_ms: 0,
             },
         );
-        conn.execute_batch(&sql).map_err(Error::sqlite("stamping"))
+        conn.execute_batch(&sql)
+            .map_err(Error::sqlite("stamping"))?;
+        Ok(true)
     })();
     match result {
-        Ok(()) => exec(conn, "COMMIT", opts, "committing"),
+        Ok(true) => exec(conn, "COMMIT", opts, "committing").map(|()| true),
+        Ok(false) => {
+            rollback(conn);
+            Ok(false)
+        }
+        Err(e) => {
+            rollback(conn);
+            Err(e)
+        }
+    }
+}
+
+/// Accepts the edited files of applied revision `rev`: records their
+/// checksums now, logged as a `rehash`. Returns whether anything changed.
+pub fn rehash(conn: &Connection, rev: &Revision, opts: &Options) -> Result<bool> {
+    exec(conn, "BEGIN IMMEDIATE", opts, "starting a transaction")?;
+    let result = (|| {
+        let applied = history::read_applied(conn)?;
+        let Some(row) = applied.iter().find(|a| a.revision == rev.id) else {
+            return Err(Error::Hinted {
+                message: format!("revision {} is not applied to this database", rev.id),
+                hint: "rehash accepts edited files of applied revisions only; a pending revision runs as it is now".into(),
+            });
+        };
+        if row.up_sha256 == rev.up.sha256 && row.down_sha256 == rev.down.sha256 {
+            return Ok(false);
+        }
+        history::ensure(conn)?;
+        let now = format_time(time::OffsetDateTime::now_utc());
+        let sql = history::rehash_sql(
+            &entry(rev),
+            When {
+                at: Some(&now),
+                duration_ms: 0,
+            },
+        );
+        conn.execute_batch(&sql)
+            .map_err(Error::sqlite("rehashing"))?;
+        Ok(true)
+    })();
+    match result {
+        Ok(true) => exec(conn, "COMMIT", opts, "committing").map(|()| true),
+        Ok(false) => {
+            rollback(conn);
+            Ok(false)
+        }
         Err(e) => {
             rollback(conn);
             Err(e)

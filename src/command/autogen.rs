@@ -855,9 +855,10 @@ pub fn check(project: &Project) -> Result<CheckReport> {
                                 "{} was modified after revision {} was applied",
                                 file.display, row.revision
                             ),
-                            hint: Some(
-                                "restore the file; write a new revision for a new change".into(),
-                            ),
+                            hint: Some(format!(
+                                "restore the file; write a new revision for a new change; if the edit is intended, accept it with `strata rehash {}`",
+                                row.revision
+                            )),
                             diff: None,
                         });
                     }

@@ -115,46 +115,86 @@ pub fn migrate_database(
     })
 }
 
-/// `upgrade --sql` / `downgrade --sql`: the script a run would execute,
-/// starting from `FROM` in a `FROM:TO` range (default `base` for upgrades),
-/// with no database needed.
+/// The script `upgrade --sql` / `downgrade --sql` prints, and where it
+/// starts.
+#[derive(Debug, Clone, Serialize)]
+pub struct RenderedSql {
+    /// The revisions the script starts from, `base` when none.
+    pub start: String,
+    /// Where that start came from: `range` (FROM:TO), `database` (read,
+    /// read-only) or `base` (no database).
+    pub start_from: &'static str,
+    pub sql: String,
+}
+
+/// `upgrade --sql` / `downgrade --sql`: the script a run would execute.
+/// It starts from `FROM` of a `FROM:TO` range (offline use); else from the
+/// database's current revision when the database exists (read, never
+/// written); else, for an upgrade, from `base`.
 pub fn render_sql(
     project: &Project,
     direction: Direction,
     range: &str,
     single_transaction: bool,
-) -> Result<String> {
+) -> Result<RenderedSql> {
     let migrations = super::migrations(project)?;
     let (from_text, to_text) = match range.split_once(':') {
         Some((from, to)) => (Some(from), to),
         None => (None, range),
     };
-    let from_text = match (from_text, direction) {
-        (Some(from), _) => from,
-        (None, Direction::Upgrade) => "base",
-        (None, Direction::Downgrade) => {
-            return Err(Error::Usage(format!(
-                "downgrade --sql needs a starting revision, as FROM:TO (for example `head:{to_text}`), since it does not read the database"
-            )))
+    let (from, start_from): (BTreeSet<String>, &'static str) = match from_text {
+        Some(from_text) => (
+            match parse_target(from_text)? {
+                Target::Base => BTreeSet::new(),
+                Target::Head => migrations.graph.ancestors(migrations.graph.single_head()?),
+                Target::Revision(text) => {
+                    migrations.graph.ancestors(migrations.graph.resolve(&text)?)
+                }
+                Target::Relative(_) => {
+                    return Err(Error::Usage(format!(
+                        "the start of a --sql range must be a revision, `base` or `head`, not '{from_text}'"
+                    )))
+                }
+            },
+            "range",
+        ),
+        None => {
+            let state = super::db_state(project, false)?;
+            match (state.exists, direction) {
+                (true, _) => {
+                    let applied = state.applied_ids();
+                    migrations.graph.check_applied(&applied)?;
+                    (applied, "database")
+                }
+                (false, Direction::Upgrade) => (BTreeSet::new(), "base"),
+                (false, Direction::Downgrade) => {
+                    return Err(Error::Usage(format!(
+                        "downgrade --sql needs a database to start from, or a range FROM:TO (for example `head:{to_text}`)"
+                    )))
+                }
+            }
         }
     };
-    let from: BTreeSet<String> = match parse_target(from_text)? {
-        Target::Base => BTreeSet::new(),
-        Target::Head => migrations.graph.ancestors(migrations.graph.single_head()?),
-        Target::Revision(text) => migrations.graph.ancestors(migrations.graph.resolve(&text)?),
-        Target::Relative(_) => {
-            return Err(Error::Usage(format!(
-                "the start of a --sql range must be a revision, `base` or `head`, not '{from_text}'"
-            )))
-        }
-    };
+    let start = super::revs_or_base(
+        &migrations
+            .graph
+            .current(&from)
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>(),
+    );
     let target = parse_target(to_text)?;
     let goal = match direction {
         Direction::Upgrade => migrations.graph.upgrade_goal(&target, &from)?,
         Direction::Downgrade => migrations.graph.downgrade_goal(&target, &from)?,
     };
-    let heading = format!("strata {} {from_text}:{to_text}", direction.as_str());
-    runner::render_sql(&migrations, &goal, &from, single_transaction, &heading)
+    let heading = format!("strata {} {start}:{to_text}", direction.as_str());
+    let sql = runner::render_sql(&migrations, &goal, &from, single_transaction, &heading)?;
+    Ok(RenderedSql {
+        start,
+        start_from,
+        sql,
+    })
 }
 
 /// What `stamp` did.
@@ -163,6 +203,44 @@ pub struct StampReport {
     pub database: String,
     pub target: String,
     pub current: Vec<String>,
+    /// False when the database was at that revision already (nothing written).
+    pub changed: bool,
+}
+
+/// What `rehash` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RehashReport {
+    pub database: String,
+    pub revision: String,
+    /// False when the recorded checksums matched the files already.
+    pub changed: bool,
+    pub up_sha256: String,
+    pub down_sha256: String,
+}
+
+/// `strata rehash REV`: accepts the edited files of an applied revision,
+/// on purpose and logged (as `atlas migrate hash` or sqlx's checksum
+/// override do), so `check`, `upgrade` and `downgrade` stop refusing it.
+pub fn rehash(project: &Project, rev_text: &str, options: &Options) -> Result<RehashReport> {
+    let migrations = super::migrations(project)?;
+    let id = migrations.graph.resolve(rev_text)?.to_string();
+    let rev = migrations.get(&id).expect("resolved ids exist");
+    let path = project.database()?;
+    if !path.exists() {
+        return Err(Error::Failed(format!(
+            "database {} does not exist",
+            display_path(path)
+        )));
+    }
+    let conn = db::open_write(path, options.lock_timeout)?;
+    let changed = runner::rehash(&conn, rev, options)?;
+    Ok(RehashReport {
+        database: display_path(path),
+        revision: id,
+        changed,
+        up_sha256: rev.up.sha256.clone(),
+        down_sha256: rev.down.sha256.clone(),
+    })
 }
 
 /// `strata stamp REV`: records the database as being at `REV` without
@@ -184,8 +262,9 @@ pub fn stamp(project: &Project, target_text: &str, options: &Options) -> Result<
     } else {
         migrations.graph.current(&keep).join(",")
     };
-    runner::stamp(&conn, &migrations, &label, &keep, options)?;
+    let changed = runner::stamp(&conn, &migrations, &label, &keep, options)?;
     Ok(StampReport {
+        changed,
         database: display_path(path),
         target: label,
         current: migrations

@@ -337,3 +337,24 @@ pub fn assert_chain_consistent(p: &TestProject, count: usize, rows: i64, label: 
     }
     applied.len()
 }
+
+/// Whether the sqlite3 shell can run. Where it cannot, the test is skipped
+/// with a line that shows in `cargo test`'s output even though output is
+/// captured (it goes to the process's stderr directly); under CI (`CI` set,
+/// as `.ci/run` is run) a missing shell fails the test instead, since
+/// `.ci/run` installs it.
+pub fn sqlite3_or_skip(test: &str) -> bool {
+    let found = Command::new("sqlite3").arg("-version").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test}: the sqlite3 shell is missing, and .ci/run installs it"
+        );
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: needs the sqlite3 shell (apt-get install sqlite3)"
+        );
+    }
+    found
+}

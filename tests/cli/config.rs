@@ -92,7 +92,7 @@ fn configuration_errors_exit_2() {
     for url in [
         "postgresql://user@host/db",
         "sqlite:///:memory:",
-        "sqlite://host/x.db",
+        "mysql://host/x.db",
     ] {
         let run = p.run_with(&["upgrade"], &[("DATABASE_URL", url)]).fails(2);
         assert!(

@@ -19,3 +19,4 @@ mod races;
 mod realworld;
 mod roundtrip;
 mod safety;
+mod stranger;

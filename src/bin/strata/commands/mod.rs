@@ -14,6 +14,7 @@ mod init;
 mod man;
 mod merge;
 mod migrate;
+mod rehash;
 mod revision;
 mod show;
 mod stamp;
@@ -62,6 +63,8 @@ pub enum Command {
     Show(show::Args),
     /// Record the database as being at REV without running any script
     Stamp(stamp::Args),
+    /// Accept the edited files of an applied revision (records their checksums, logged)
+    Rehash(rehash::Args),
     /// Write a merge revision joining several heads
     Merge(merge::Args),
     /// For CI: one head, revisions that build schema.sql, no edited revision
@@ -94,6 +97,7 @@ pub fn exec(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::Branches(args) => branches::exec(args, ctx),
         Command::Show(args) => show::exec(args, ctx),
         Command::Stamp(args) => stamp::exec(args, ctx),
+        Command::Rehash(args) => rehash::exec(args, ctx),
         Command::Merge(args) => merge::exec(args, ctx),
         Command::Check(args) => check::exec(args, ctx),
         Command::Diff(args) => diff::exec(args, ctx),

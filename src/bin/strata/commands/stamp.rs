@@ -23,9 +23,14 @@ pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let report = strata::command::stamp(&project, &args.revision, &options)?;
     if ctx.out.json() {
         ctx.out.emit_json(&report);
-    } else {
+    } else if report.changed {
         ctx.out.status(format!(
             "Stamped {} at {} (no scripts were run).",
+            report.database, report.target
+        ));
+    } else {
+        ctx.out.status(format!(
+            "{} is at {} already: nothing changed.",
             report.database, report.target
         ));
     }

@@ -20,8 +20,9 @@ pub struct Args {
 /// Flags shared by upgrade and downgrade.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Print the SQL (bookkeeping included) instead of running it; no database needed.
-    /// TARGET may be a range FROM:TO
+    /// Print the SQL (bookkeeping included) instead of running it. It starts
+    /// from the database's current revision (read, never written), from base
+    /// when there is no database, or from FROM when TARGET is a range FROM:TO
     #[arg(long)]
     pub sql: bool,
     /// Run the revisions, then roll everything back
@@ -54,8 +55,26 @@ pub fn run(
     let single_transaction = args.single_transaction;
     let project = ctx.project()?;
     if args.sql {
-        let sql = strata::command::render_sql(&project, direction, &target, single_transaction)?;
-        ctx.out.data(sql);
+        if ctx.out.json() {
+            // One document per command: a script is not one.
+            return Err(strata::Error::Usage(
+                "--sql prints an SQL script, which --format json cannot carry; drop one of the two"
+                    .into(),
+            )
+            .into());
+        }
+        let rendered =
+            strata::command::render_sql(&project, direction, &target, single_transaction)?;
+        match rendered.start_from {
+            "database" => ctx.out.status(format!(
+                "-- starting from {} ({}'s current revision; read, not written)",
+                rendered.start,
+                project.display(project.database().map_err(strata::Error::from)?)
+            )),
+            "base" => ctx.out.status("-- starting from base (no database yet)"),
+            _ => {}
+        }
+        ctx.out.data(rendered.sql);
         return Ok(ExitCode::SUCCESS);
     }
     let request = RunRequest {
@@ -69,7 +88,7 @@ pub fn run(
         backup: args.backup,
     };
     let out = &ctx.out;
-    let database = project.display(project.database()?);
+    let database = project.display(project.database().map_err(strata::Error::from)?);
     let outcome = strata::command::migrate_database(&project, direction, &request, &mut |event| {
         let step = match event {
             RunEvent::Start { .. } => return,

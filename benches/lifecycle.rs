@@ -1,6 +1,6 @@
 //! `cargo bench --bench lifecycle`: strata's everyday commands on a project
 //! of 1,000 revisions, through the release binary, against the Flask-Migrate
-//! / Alembic figures of DESIGN §6. Wall time is the median of several runs;
+//! / Alembic figures of docs/design.md §7. Wall time is the median of several runs;
 //! peak RSS comes from `wait4` on the child process.
 //!
 //! Then autogenerate: `migrate` against a 1,000-table declared schema, and a
@@ -251,7 +251,7 @@ fn main() {
     row("history", &history, 614.0);
     row("upgrade base->head", &upgrade, 4000.0);
     row("upgrade base->head --single-transaction", &single, 4000.0);
-    println!("(Alembic figures: DESIGN §6, Flask-Migrate 4.1 / Alembic 1.20 on 1,000 revisions)");
+    println!("(Alembic figures: docs/design.md §7, Flask-Migrate 4.1 / Alembic 1.20 on 1,000 revisions)");
 
     let (initial, change) = bench_migrate(tables);
     println!();
@@ -262,7 +262,7 @@ fn main() {
         &change,
         5200.0,
     );
-    println!("(Alembic figure: DESIGN §6, `flask db migrate` on 1,000 tables, 5.2 s)");
+    println!("(Alembic figure: docs/design.md §7, `flask db migrate` on 1,000 tables, 5.2 s)");
 
     let (upgrade, shell) = bench_rebuild(rows);
     println!();

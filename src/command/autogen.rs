@@ -598,7 +598,7 @@ fn unfillable_columns<'a>(changes: &'a [Change], fills: &Fills) -> Vec<(&'a str,
     out
 }
 
-/// DESIGN §4: a NOT NULL column with no default cannot be added to a table
+/// docs/design.md §4: a NOT NULL column with no default cannot be added to a table
 /// that may hold rows, unless `--fill` gives its value.
 fn refuse_not_null_without_default(
     changes: &[Change],

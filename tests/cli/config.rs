@@ -1,4 +1,4 @@
-//! Finding the project and its database (DESIGN §1).
+//! Finding the project and its database (docs/design.md §1).
 
 use std::ffi::OsStr;
 

@@ -1,4 +1,4 @@
-//! The round-trip invariant of DESIGN §4 as a property: for random schemas
+//! The round-trip invariant of docs/design.md §4 as a property: for random schemas
 //! A and B, on a database at A holding rows, the planned up script yields
 //! exactly B, the down script exactly A again, and every row survives in
 //! every column both sides share.

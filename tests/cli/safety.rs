@@ -1,4 +1,4 @@
-//! The runner's promises (DESIGN §5): each revision once, all or nothing,
+//! The runner's promises (docs/design.md §5): each revision once, all or nothing,
 //! killed processes leave a revision boundary, child rows survive rebuilds.
 
 use std::process::Stdio;

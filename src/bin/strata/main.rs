@@ -71,7 +71,7 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// The project, found as DESIGN §1 describes.
+    /// The project, found as docs/design.md §1 describes.
     pub fn project(&self) -> anyhow::Result<Project> {
         Ok(Project::discover(&self.locator).map_err(strata::Error::from)?)
     }

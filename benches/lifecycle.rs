@@ -251,7 +251,9 @@ fn main() {
     row("history", &history, 614.0);
     row("upgrade base->head", &upgrade, 4000.0);
     row("upgrade base->head --single-transaction", &single, 4000.0);
-    println!("(Alembic figures: docs/design.md §7, Flask-Migrate 4.1 / Alembic 1.20 on 1,000 revisions)");
+    println!(
+        "(Alembic figures: docs/design.md §7, Flask-Migrate 4.1 / Alembic 1.20 on 1,000 revisions)"
+    );
 
     let (initial, change) = bench_migrate(tables);
     println!();

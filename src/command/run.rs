@@ -223,7 +223,11 @@ pub struct RehashReport {
 /// override do), so `check`, `upgrade` and `downgrade` stop refusing it.
 pub fn rehash(project: &Project, rev_text: &str, options: &Options) -> Result<RehashReport> {
     let migrations = super::migrations(project)?;
-    let id = migrations.graph.resolve(rev_text)?.to_string();
+    let id = match parse_target(rev_text)? {
+        Target::Head => migrations.graph.single_head()?.to_string(),
+        Target::Revision(text) => migrations.graph.resolve(&text)?.to_string(),
+        _ => return Err(GraphError::InvalidTarget(rev_text.to_string()).into()),
+    };
     let rev = migrations.get(&id).expect("resolved ids exist");
     let path = project.database()?;
     if !path.exists() {

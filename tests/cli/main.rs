@@ -13,6 +13,7 @@ mod faults;
 mod fuzzlike;
 mod graph;
 mod hostile;
+mod json;
 mod lifecycle;
 mod migrate;
 mod races;

@@ -143,7 +143,28 @@ fn parse_cli() -> (Cli, bool) {
         ColorChoice::Never => clap::ColorChoice::Never,
         ColorChoice::Auto => clap::ColorChoice::Auto,
     };
-    let matches = Cli::command().color(clap_color).get_matches_from(args);
+    let json = args
+        .windows(2)
+        .any(|w| w[0] == "--format" && w[1] == "json")
+        || args.iter().any(|a| a == "--format=json");
+    let matches = match Cli::command().color(clap_color).try_get_matches_from(&args) {
+        Ok(matches) => matches,
+        // Usage errors under --format json are JSON documents too; help and
+        // --version print as they always do.
+        Err(e) if json && e.use_stderr() => {
+            let out = Printer::new(Format::Json, false, 0, color);
+            let message = e
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_string();
+            out.emit_json(&serde_json::json!({ "error": message, "hint": serde_json::Value::Null, "exit_code": 2 }));
+            std::process::exit(2);
+        }
+        Err(e) => e.exit(),
+    };
     let from_env =
         global_source(&matches, "database") == Some(clap::parser::ValueSource::EnvVariable);
     match Cli::from_arg_matches(&matches) {

@@ -19,6 +19,25 @@ pub enum ColorChoice {
     Never,
 }
 
+/// The version of the JSON documents `--format json` prints. It goes up
+/// when a key is removed or changes meaning; new keys may appear within a
+/// version.
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
+/// `value` as a document: `format_version` first, then its keys. Every
+/// command prints an object; anything else is carried under `value`.
+fn versioned(value: serde_json::Value) -> serde_json::Value {
+    let mut doc = serde_json::Map::new();
+    doc.insert("format_version".into(), JSON_FORMAT_VERSION.into());
+    match value {
+        serde_json::Value::Object(map) => doc.extend(map),
+        other => {
+            doc.insert("value".into(), other);
+        }
+    }
+    serde_json::Value::Object(doc)
+}
+
 /// Writes bytes to stdout; a closed pipe (`strata … | head`) is not an
 /// error worth reporting.
 pub fn write_stdout(bytes: &[u8]) {
@@ -110,9 +129,14 @@ impl Printer {
         let _ = out.flush();
     }
 
-    /// One JSON document on stdout.
+    /// One JSON document on stdout: an object whose first key is
+    /// `format_version` ([`JSON_FORMAT_VERSION`]), then the value's own keys
+    /// in the order its type declares them (docs/json.md).
     pub fn emit_json<T: Serialize>(&self, value: &T) {
-        match serde_json::to_string_pretty(value) {
+        let rendered = serde_json::to_value(value)
+            .map(versioned)
+            .and_then(|doc| serde_json::to_string_pretty(&doc));
+        match rendered {
             Ok(text) => self.data(text),
             Err(e) => self.line(Some(("error:", ERROR)), &format!("rendering JSON: {e}")),
         }

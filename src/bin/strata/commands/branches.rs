@@ -12,7 +12,8 @@ pub fn exec(_args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let project = ctx.project()?;
     let points = strata::command::branches(&project)?;
     if ctx.out.json() {
-        ctx.out.emit_json(&points);
+        ctx.out
+            .emit_json(&serde_json::json!({ "branches": points }));
         return Ok(ExitCode::SUCCESS);
     }
     if points.is_empty() {

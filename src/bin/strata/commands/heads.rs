@@ -12,7 +12,7 @@ pub fn exec(_args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let project = ctx.project()?;
     let heads = strata::command::heads(&project)?;
     if ctx.out.json() {
-        ctx.out.emit_json(&heads);
+        ctx.out.emit_json(&serde_json::json!({ "heads": heads }));
         return Ok(ExitCode::SUCCESS);
     }
     if heads.is_empty() {

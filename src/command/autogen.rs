@@ -218,7 +218,7 @@ pub fn migrate(
                 "{} declares nothing, so this revision would drop every table of the database",
                 display_path(&project.schema)
             ),
-            hint: "if the file was emptied by mistake, restore it; to really drop everything, write the revision by hand (`strata revision`)".into(),
+            hint: "if the file was emptied by mistake, restore it; to really drop everything, write the revision by hand: `strata revision -m \"drop everything\"`".into(),
         });
     }
     let mut table_renames = request

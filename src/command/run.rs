@@ -38,6 +38,8 @@ pub struct RunRequest {
 pub enum RunEvent<'a> {
     /// The run is planned: this many revisions will run.
     Start { pending: usize },
+    /// The `--backup` copy is being made.
+    BackingUp,
     /// The `--backup` copy is written, before any revision runs, so even a
     /// failed run has said where it is.
     Backup { path: &'a str },
@@ -88,6 +90,7 @@ pub fn migrate_database(
     });
     let backup =
         if request.backup && before.exists && !pending.is_empty() && !request.options.dry_run {
+            on_event(RunEvent::BackingUp);
             let shown = display_path(&db::backup(&conn, &path)?);
             on_event(RunEvent::Backup { path: &shown });
             Some(shown)

@@ -94,7 +94,7 @@ impl GraphError {
                 Some(format!("to apply it, run `strata upgrade {target}`"))
             }
             GraphError::MissingApplied(_) => Some(
-                "restore the revision files from version control, or `strata stamp` the database at a known revision".into(),
+                "the database was migrated with revision files this checkout lacks: update the checkout, or restore the files from version control (`strata history` marks them MISSING)".into(),
             ),
             GraphError::UnknownRevision(_) => Some("`strata history` lists the revisions".into()),
             _ => None,

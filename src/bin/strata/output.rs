@@ -150,3 +150,68 @@ impl Printer {
         }
     }
 }
+
+/// A bar of n/N steps on stderr, drawn only where [`Printer::progress`]
+/// allows (a terminal, no `-q`, no `--format json`); elsewhere it does
+/// nothing, so callers need not ask.
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Printer {
+    /// A progress bar over `len` steps of `what` (`revisions`).
+    pub fn bar(&self, len: u64, what: &str) -> Progress {
+        let bar = (self.progress() && len > 1).then(|| {
+            let bar = indicatif::ProgressBar::new(len);
+            let style = indicatif::ProgressStyle::with_template(&format!(
+                "{{bar:30}} {{pos}}/{{len}} {what} ({{elapsed}}) {{msg}}"
+            ))
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar
+        });
+        Progress { bar }
+    }
+
+    /// A spinner for one long step (`copying app.db`).
+    pub fn spinner(&self, message: String) -> Progress {
+        let bar = self.progress().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_message(message);
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        Progress { bar }
+    }
+}
+
+impl Progress {
+    /// No bar at all.
+    pub fn none() -> Progress {
+        Progress { bar: None }
+    }
+
+    /// Moves to step `pos`, showing `message`.
+    pub fn set(&self, pos: u64, message: String) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(pos);
+            bar.set_message(message);
+        }
+    }
+
+    /// Prints a status line above the bar (or plainly, without one).
+    pub fn above(&self, out: &Printer, line: String) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| out.status(line)),
+            None => out.status(line),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

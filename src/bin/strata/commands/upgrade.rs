@@ -89,15 +89,28 @@ pub fn run(
     };
     let out = &ctx.out;
     let database = project.display(project.database().map_err(strata::Error::from)?);
+    let mut bar = crate::output::Progress::none();
+    let mut copying = crate::output::Progress::none();
+    let mut done = 0;
     let outcome = strata::command::migrate_database(&project, direction, &request, &mut |event| {
         let step = match event {
-            RunEvent::Start { .. } => return,
+            RunEvent::Start { pending } => {
+                bar = out.bar(pending as u64, "revisions");
+                return;
+            }
+            RunEvent::BackingUp => {
+                copying = out.spinner(format!("copying {database}"));
+                return;
+            }
             RunEvent::Backup { path } => {
-                out.status(format!("Backup of {database} written to {path}"));
+                copying = crate::output::Progress::none();
+                bar.above(out, format!("Backup of {database} written to {path}"));
                 return;
             }
             RunEvent::Step(step) => step,
         };
+        bar.set(done, step.message.clone());
+        done += 1;
         let rev = format!(
             "{}, {}",
             match direction {
@@ -114,8 +127,10 @@ pub fn run(
             },
             step.message
         );
-        out.status(format!("Running {} {rev}", direction.as_str()));
+        bar.above(out, format!("Running {} {rev}", direction.as_str()));
     })?;
+    drop(bar);
+    drop(copying);
     print_outcome(ctx, &outcome);
     Ok(ExitCode::SUCCESS)
 }

@@ -113,6 +113,19 @@ pub struct Options {
     pub dry_run: bool,
     /// Run even when an applied revision's file has changed.
     pub ignore_checksums: bool,
+    /// Told each statement of a revision's script and how long it took
+    /// (`upgrade -v`).
+    pub trace: Option<fn(&Statement<'_>)>,
+}
+
+/// One statement of a script that ran, for [`Options::trace`].
+#[derive(Debug, Clone, Copy)]
+pub struct Statement<'a> {
+    /// The script's file, as shown to the user.
+    pub file: &'a str,
+    pub line: usize,
+    pub sql: &'a str,
+    pub elapsed: Duration,
 }
 
 impl Default for Options {
@@ -122,6 +135,7 @@ impl Default for Options {
             single_transaction: false,
             dry_run: false,
             ignore_checksums: false,
+            trace: None,
         }
     }
 }
@@ -216,6 +230,16 @@ fn locked_or(err: rusqlite::Error, opts: &Options, context: &str) -> Error {
 
 /// Runs a script statement by statement, reporting a failure as `FILE:LINE`.
 pub fn execute_script(conn: &Connection, file: &ScriptFile, transactional: bool) -> Result<()> {
+    execute_traced(conn, file, transactional, None)
+}
+
+/// [`execute_script`], telling `trace` about each statement that ran.
+fn execute_traced(
+    conn: &Connection,
+    file: &ScriptFile,
+    transactional: bool,
+    trace: Option<fn(&Statement<'_>)>,
+) -> Result<()> {
     let text = file.read()?;
     for stmt in split(&text) {
         if crate::interrupt::requested() {
@@ -235,7 +259,17 @@ pub fn execute_script(conn: &Connection, file: &ScriptFile, transactional: bool)
             while rows.next()?.is_some() {}
             Ok(())
         };
-        if let Err(err) = run() {
+        let started = Instant::now();
+        let outcome = run();
+        if let (Some(trace), Ok(())) = (trace, &outcome) {
+            trace(&Statement {
+                file: &file.display,
+                line: stmt.line,
+                sql: stmt.text,
+                elapsed: started.elapsed(),
+            });
+        }
+        if let Err(err) = outcome {
             if err.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) {
                 return Err(RunError::Interrupted.into());
             }
@@ -322,10 +356,15 @@ fn read_state(
 }
 
 /// Runs one revision's script and bookkeeping inside an open transaction.
-fn run_step(conn: &Connection, rev: &Revision, direction: Direction) -> Result<Step> {
+fn run_step(
+    conn: &Connection,
+    rev: &Revision,
+    direction: Direction,
+    opts: &Options,
+) -> Result<Step> {
     let started = Instant::now();
     let file = script_of(rev, direction);
-    execute_script(conn, file, file.transactional)?;
+    execute_traced(conn, file, file.transactional, opts.trace)?;
     check_foreign_keys(conn, &rev.id)?;
     let duration_ms = started.elapsed().as_millis() as u64;
     record(conn, rev, direction, duration_ms)?;
@@ -415,7 +454,7 @@ fn run_single(
         let mut steps = Vec::new();
         for rev in revs {
             on_step(&step(rev, direction, 0));
-            steps.push(run_step(conn, rev, direction)?);
+            steps.push(run_step(conn, rev, direction, opts)?);
         }
         Ok(steps)
     })();
@@ -511,7 +550,7 @@ fn run_each(
             left = Some(applied);
             continue;
         }
-        let done = history::ensure(conn).and_then(|()| run_step(conn, rev, direction));
+        let done = history::ensure(conn).and_then(|()| run_step(conn, rev, direction, opts));
         // Once interrupted, nothing more is committed.
         let done = done.and_then(|step| {
             if crate::interrupt::requested() {
@@ -553,7 +592,7 @@ fn run_outside_transaction(
     opts: &Options,
 ) -> Result<Step> {
     let started = Instant::now();
-    execute_script(conn, script_of(rev, direction), false)?;
+    execute_traced(conn, script_of(rev, direction), false, opts.trace)?;
     exec(conn, "BEGIN IMMEDIATE", opts, "starting a transaction")?;
     let result = (|| {
         let applied = read_state(conn, migrations, opts)?;

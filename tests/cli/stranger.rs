@@ -308,3 +308,24 @@ fn urls_dotenv_and_relative_database_flags() {
     assert!(p.path("sub/flag.db").exists());
     assert!(!p.path("flag.db").exists());
 }
+
+/// 10.14: `-v` prints each statement and its time; without a terminal no
+/// progress bar is drawn.
+#[test]
+fn verbose_prints_each_statement_and_pipes_get_no_bars() {
+    let p = TestProject::microblog();
+    let run = p.run(&["upgrade", "-v"]).ok();
+    let timed: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains(" ms  migrations/") && l.contains(".up.sql:"))
+        .collect();
+    assert_eq!(timed.len(), 6, "{}", run.stderr);
+    assert!(
+        !run.stderr.contains('\u{2588}') && !run.stderr.contains('\x1b'),
+        "{}",
+        run.stderr
+    );
+    let quiet = p.run(&["downgrade", "-v", "-q"]).ok();
+    assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
+}

@@ -87,7 +87,7 @@ impl Printer {
     /// Whether progress bars may be drawn: stderr is a terminal, and
     /// neither `-q` nor `--format json` asked for quiet.
     pub fn progress(&self) -> bool {
-        !self.quiet && !self.json() && std::io::stderr().is_terminal()
+        !self.quiet && self.verbose == 0 && !self.json() && std::io::stderr().is_terminal()
     }
 
     /// One line on stderr. A closed stderr (`strata upgrade 2>&1 | head -1`)

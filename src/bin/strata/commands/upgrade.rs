@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use strata::command::{RunEvent, RunOutcome, RunRequest};
 use strata::graph::Direction;
-use strata::runner::Options;
+use strata::runner::{Options, Statement};
 
 use crate::Ctx;
 
@@ -84,6 +84,8 @@ pub fn run(
             single_transaction,
             dry_run: args.dry_run,
             ignore_checksums: args.ignore_checksums,
+            trace: (ctx.out.verbose > 0 && !ctx.out.quiet && !ctx.out.json())
+                .then_some(trace as fn(&Statement<'_>)),
         },
         backup: args.backup,
     };
@@ -161,4 +163,22 @@ fn print_outcome(ctx: &Ctx, outcome: &RunOutcome) {
             outcome.database
         ));
     }
+}
+
+/// `-v`: each statement as it finishes, with its time, on stderr.
+fn trace(stmt: &Statement<'_>) {
+    use std::io::Write as _;
+    let first = stmt.sql.trim().lines().next().unwrap_or_default();
+    let more = if stmt.sql.trim().lines().nth(1).is_some() {
+        " …"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        std::io::stderr(),
+        "  {:>9.3} ms  {}:{}  {first}{more}",
+        stmt.elapsed.as_secs_f64() * 1000.0,
+        stmt.file,
+        stmt.line
+    );
 }

@@ -116,6 +116,20 @@ pub struct Options {
     /// Told each statement of a revision's script and how long it took
     /// (`upgrade -v`).
     pub trace: Option<fn(&Statement<'_>)>,
+    /// Told, every few thousand rows, how far a table rebuild's copy has
+    /// got (a progress bar with rate and ETA).
+    pub rows: Option<fn(&RowProgress<'_>)>,
+}
+
+/// How far the copy step of a table rebuild has got.
+#[derive(Debug, Clone, Copy)]
+pub struct RowProgress<'a> {
+    /// The table being rebuilt.
+    pub table: &'a str,
+    pub done: u64,
+    pub total: u64,
+    /// The last report of this copy.
+    pub finished: bool,
 }
 
 /// One statement of a script that ran, for [`Options::trace`].
@@ -136,6 +150,7 @@ impl Default for Options {
             dry_run: false,
             ignore_checksums: false,
             trace: None,
+            rows: None,
         }
     }
 }
@@ -230,7 +245,7 @@ fn locked_or(err: rusqlite::Error, opts: &Options, context: &str) -> Error {
 
 /// Runs a script statement by statement, reporting a failure as `FILE:LINE`.
 pub fn execute_script(conn: &Connection, file: &ScriptFile, transactional: bool) -> Result<()> {
-    execute_traced(conn, file, transactional, None)
+    execute_traced(conn, file, transactional, None, None)
 }
 
 /// [`execute_script`], telling `trace` about each statement that ran.
@@ -239,6 +254,7 @@ fn execute_traced(
     file: &ScriptFile,
     transactional: bool,
     trace: Option<fn(&Statement<'_>)>,
+    rows: Option<fn(&RowProgress<'_>)>,
 ) -> Result<()> {
     let text = file.read()?;
     for stmt in split(&text) {
@@ -260,7 +276,11 @@ fn execute_traced(
             Ok(())
         };
         let started = Instant::now();
-        let outcome = run();
+        let copy = rows.and_then(|report| rebuild_copy(stmt.text).map(|names| (report, names)));
+        let outcome = match copy {
+            Some((report, (new, old))) => watch_copy(conn, &new, &old, report, run),
+            None => run(),
+        };
         if let (Some(trace), Ok(())) = (trace, &outcome) {
             trace(&Statement {
                 file: &file.display,
@@ -355,6 +375,94 @@ fn read_state(
     Ok(history::applied_ids(&rows))
 }
 
+/// The (new, old) table names of a rebuild's copy step, `INSERT INTO
+/// "_strata_new_t" (…) SELECT … FROM "t"`, as the planner writes it.
+fn rebuild_copy(sql: &str) -> Option<(String, String)> {
+    let mut tokens = crate::sql::tokenize(sql);
+    if tokens.last().is_some_and(|t| t.is_punct(";")) {
+        tokens.pop();
+    }
+    if !(tokens.first()?.is("insert") && tokens.get(1)?.is("into")) {
+        return None;
+    }
+    let new = tokens.get(2)?.value();
+    if !new.starts_with("_strata_new_") {
+        return None;
+    }
+    let from = tokens.iter().rposition(|t| t.is("from"))?;
+    let old = tokens.get(from + 1)?.value();
+    (tokens.len() == from + 2).then_some((new, old))
+}
+
+/// Runs a rebuild's copy step with a row counter: a temporary trigger on
+/// the new table calls a function of strata's own for each row, which
+/// reports every few thousand rows. Both exist only on this connection and
+/// only while the statement runs; the copy itself is the script's.
+fn watch_copy(
+    conn: &Connection,
+    new: &str,
+    old: &str,
+    report: fn(&RowProgress<'_>),
+    run: impl FnOnce() -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    let total: u64 = conn.query_row(
+        &format!("SELECT count(*) FROM {}", crate::sql::quote_ident(old)),
+        [],
+        |r| r.get::<_, i64>(0),
+    )? as u64;
+    /// Rows between two reports.
+    const EVERY: u64 = 4096;
+    let done = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&done);
+    let table = old.to_string();
+    conn.create_scalar_function(
+        "strata_row_copied",
+        0,
+        rusqlite::functions::FunctionFlags::SQLITE_UTF8,
+        move |_| {
+            let n = (counter.fetch_add(1, Ordering::Relaxed) + 1) * EVERY;
+            report(&RowProgress {
+                table: &table,
+                done: n.min(total),
+                total,
+                finished: false,
+            });
+            Ok(rusqlite::types::Value::Null)
+        },
+    )?;
+    // The trigger's WHEN keeps the cost to one comparison for most rows
+    // (rowids come in order from a rowid table's scan); a WITHOUT ROWID
+    // table counts every row instead.
+    let sample = if conn
+        .query_row(
+            "SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?1",
+            [new],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap_or(0)
+        > 0
+    {
+        String::new()
+    } else {
+        format!(" WHEN NEW.rowid % {EVERY} = 0")
+    };
+    conn.execute_batch(&format!(
+        "CREATE TEMP TRIGGER strata_copy_progress AFTER INSERT ON main.{}{sample} BEGIN SELECT strata_row_copied(); END",
+        crate::sql::quote_ident(new)
+    ))?;
+    let outcome = run();
+    let _ = conn.execute_batch("DROP TRIGGER IF EXISTS temp.strata_copy_progress");
+    report(&RowProgress {
+        table: old,
+        done: total,
+        total,
+        finished: true,
+    });
+    outcome
+}
+
 /// Runs one revision's script and bookkeeping inside an open transaction.
 fn run_step(
     conn: &Connection,
@@ -364,7 +472,7 @@ fn run_step(
 ) -> Result<Step> {
     let started = Instant::now();
     let file = script_of(rev, direction);
-    execute_traced(conn, file, file.transactional, opts.trace)?;
+    execute_traced(conn, file, file.transactional, opts.trace, opts.rows)?;
     check_foreign_keys(conn, &rev.id)?;
     let duration_ms = started.elapsed().as_millis() as u64;
     record(conn, rev, direction, duration_ms)?;
@@ -592,7 +700,13 @@ fn run_outside_transaction(
     opts: &Options,
 ) -> Result<Step> {
     let started = Instant::now();
-    execute_traced(conn, script_of(rev, direction), false, opts.trace)?;
+    execute_traced(
+        conn,
+        script_of(rev, direction),
+        false,
+        opts.trace,
+        opts.rows,
+    )?;
     exec(conn, "BEGIN IMMEDIATE", opts, "starting a transaction")?;
     let result = (|| {
         let applied = read_state(conn, migrations, opts)?;

@@ -329,3 +329,46 @@ fn verbose_prints_each_statement_and_pipes_get_no_bars() {
     let quiet = p.run(&["downgrade", "-v", "-q"]).ok();
     assert!(quiet.stderr.is_empty(), "{}", quiet.stderr);
 }
+
+/// 10.14: on a terminal, a table rebuild shows rows copied with rate and
+/// ETA (through `script`, which gives strata a terminal; skipped visibly
+/// where it is missing), and the copy is exactly the script's.
+#[test]
+fn a_rebuild_on_a_terminal_shows_rows_copied() {
+    let script = std::process::Command::new("script").arg("--version").output();
+    if script.is_err() {
+        assert!(std::env::var_os("CI").is_none(), "script (util-linux) is missing");
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED a_rebuild_on_a_terminal_shows_rows_copied: needs script (util-linux)"
+        );
+        return;
+    }
+    let p = TestProject::new();
+    std::fs::write(p.path("schema.sql"), "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\n").unwrap();
+    p.run(&["migrate", "-m", "t"]).ok();
+    p.run(&["upgrade"]).ok();
+    p.db()
+        .execute_batch(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 200000)
+             INSERT INTO t (v) SELECT 'v' || x FROM c;",
+        )
+        .unwrap();
+    std::fs::write(p.path("schema.sql"), "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL);\n").unwrap();
+    p.run(&["migrate", "-m", "not null"]).ok();
+    let out = std::process::Command::new("script")
+        .args(["-qec", &format!("{} upgrade", env!("CARGO_BIN_EXE_strata")), "/dev/null"])
+        .current_dir(p.dir.path())
+        .env_remove("DATABASE_URL")
+        // script forwards its stdin to the terminal it makes: give it one
+        // that exists even where the test runs with none.
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("rows of t (") && text.contains("rows/s)"), "{text}");
+    assert_eq!(p.query_i64("SELECT count(*) FROM t"), 200000);
+    p.run(&["diff"]).ok();
+}

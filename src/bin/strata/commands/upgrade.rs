@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use strata::command::{RunEvent, RunOutcome, RunRequest};
 use strata::graph::Direction;
-use strata::runner::{Options, Statement};
+use strata::runner::{Options, RowProgress, Statement};
 
 use crate::Ctx;
 
@@ -86,6 +86,10 @@ pub fn run(
             ignore_checksums: args.ignore_checksums,
             trace: (ctx.out.verbose > 0 && !ctx.out.quiet && !ctx.out.json())
                 .then_some(trace as fn(&Statement<'_>)),
+            rows: ctx
+                .out
+                .progress()
+                .then_some(copy_progress as fn(&RowProgress<'_>)),
         },
         backup: args.backup,
     };
@@ -181,4 +185,34 @@ fn trace(stmt: &Statement<'_>) {
         stmt.file,
         stmt.line
     );
+}
+
+/// The bar of a table rebuild's copy, while one runs.
+static COPY_BAR: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+
+/// Rows copied during a table rebuild, with rate and ETA (a terminal only).
+fn copy_progress(p: &RowProgress<'_>) {
+    let mut slot = COPY_BAR.lock().unwrap_or_else(|e| e.into_inner());
+    if p.finished {
+        if let Some(bar) = slot.take() {
+            bar.finish_and_clear();
+        }
+        return;
+    }
+    let bar = slot.get_or_insert_with(|| {
+        let bar = indicatif::ProgressBar::new(p.total);
+        let style = indicatif::ProgressStyle::with_template(
+            "{bar:30} {human_pos}/{human_len} rows of {msg}, {eta} left",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar
+    });
+    bar.set_position(p.done);
+    let seconds = bar.elapsed().as_secs_f64().max(0.001);
+    bar.set_message(format!(
+        "{} ({:.0} rows/s)",
+        p.table,
+        p.done as f64 / seconds
+    ));
 }

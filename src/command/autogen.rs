@@ -955,11 +955,22 @@ pub struct VerifyRow {
 /// (a precheck the made-up values break) is run again on empty tables: that
 /// is a fact about the values, not about the revision.
 pub fn verify(project: &Project) -> Result<Vec<VerifyRow>> {
+    verify_with(project, &mut |_, _, _| {})
+}
+
+/// [`verify`], telling `on_revision` (index, count, message) as each
+/// revision starts: for a progress bar.
+pub fn verify_with(
+    project: &Project,
+    on_revision: &mut dyn FnMut(usize, usize, &str),
+) -> Result<Vec<VerifyRow>> {
     let migrations = super::migrations(project)?;
     let conn = scratch(project)?;
     let mut rows = Vec::new();
     let mut failed = false;
-    for rev in migrations.in_order() {
+    let count = migrations.graph.len();
+    for (index, rev) in migrations.in_order().enumerate() {
+        on_revision(index, count, &rev.message);
         let mut row = VerifyRow {
             revision: rev.id.clone(),
             message: rev.message.clone(),

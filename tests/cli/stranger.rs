@@ -335,9 +335,14 @@ fn verbose_prints_each_statement_and_pipes_get_no_bars() {
 /// where it is missing), and the copy is exactly the script's.
 #[test]
 fn a_rebuild_on_a_terminal_shows_rows_copied() {
-    let script = std::process::Command::new("script").arg("--version").output();
+    let script = std::process::Command::new("script")
+        .arg("--version")
+        .output();
     if script.is_err() {
-        assert!(std::env::var_os("CI").is_none(), "script (util-linux) is missing");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "script (util-linux) is missing"
+        );
         use std::io::Write as _;
         let _ = writeln!(
             std::io::stderr(),
@@ -346,7 +351,11 @@ fn a_rebuild_on_a_terminal_shows_rows_copied() {
         return;
     }
     let p = TestProject::new();
-    std::fs::write(p.path("schema.sql"), "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\n").unwrap();
+    std::fs::write(
+        p.path("schema.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\n",
+    )
+    .unwrap();
     p.run(&["migrate", "-m", "t"]).ok();
     p.run(&["upgrade"]).ok();
     p.db()
@@ -355,10 +364,18 @@ fn a_rebuild_on_a_terminal_shows_rows_copied() {
              INSERT INTO t (v) SELECT 'v' || x FROM c;",
         )
         .unwrap();
-    std::fs::write(p.path("schema.sql"), "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL);\n").unwrap();
+    std::fs::write(
+        p.path("schema.sql"),
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL);\n",
+    )
+    .unwrap();
     p.run(&["migrate", "-m", "not null"]).ok();
     let out = std::process::Command::new("script")
-        .args(["-qec", &format!("{} upgrade", env!("CARGO_BIN_EXE_strata")), "/dev/null"])
+        .args([
+            "-qec",
+            &format!("{} upgrade", env!("CARGO_BIN_EXE_strata")),
+            "/dev/null",
+        ])
         .current_dir(p.dir.path())
         .env_remove("DATABASE_URL")
         // script forwards its stdin to the terminal it makes: give it one
@@ -368,7 +385,117 @@ fn a_rebuild_on_a_terminal_shows_rows_copied() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("rows of t (") && text.contains("rows/s)"), "{text}");
+    assert!(
+        text.contains("rows of t (") && text.contains("rows/s)"),
+        "{text}"
+    );
     assert_eq!(p.query_i64("SELECT count(*) FROM t"), 200000);
     p.run(&["diff"]).ok();
+}
+
+/// Runs strata on a terminal (`script`), typing `input`; None where
+/// `script` is missing (skipped visibly outside CI).
+fn on_terminal(p: &TestProject, args: &str, input: &str, test: &str) -> Option<String> {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "script (util-linux) is missing"
+        );
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: needs script (util-linux)"
+        );
+        return None;
+    }
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} {args}", env!("CARGO_BIN_EXE_strata")),
+            "/dev/null",
+        ])
+        .current_dir(p.dir.path())
+        .env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Give the question a moment to be asked before answering it.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// 10.1: on a terminal the likely rename is a question, and Enter keeps the
+/// data (a rename); `y` says it really is a drop.
+#[test]
+fn on_a_terminal_enter_keeps_the_data() {
+    let p = TestProject::new();
+    std::fs::write(
+        p.path("schema.sql"),
+        "CREATE TABLE user (id INTEGER PRIMARY KEY, about TEXT);\n",
+    )
+    .unwrap();
+    p.run(&["migrate", "-m", "users"]).ok();
+    p.run(&["upgrade"]).ok();
+    p.db()
+        .execute("INSERT INTO user VALUES (1, 'kept')", [])
+        .unwrap();
+    std::fs::write(
+        p.path("schema.sql"),
+        "CREATE TABLE user (id INTEGER PRIMARY KEY, bio TEXT);\n",
+    )
+    .unwrap();
+    let Some(text) = on_terminal(
+        &p,
+        "migrate -m bio",
+        "\n",
+        "on_a_terminal_enter_keeps_the_data",
+    ) else {
+        return;
+    };
+    assert!(
+        text.contains("Drop 'about' and its data instead of renaming it? [y/N]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Detected renamed column 'user.about' to 'bio'"),
+        "{text}"
+    );
+    p.run(&["upgrade"]).ok();
+    let bio: String = p
+        .db()
+        .query_row("SELECT bio FROM user", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(bio, "kept");
+    p.run(&["downgrade"]).ok();
+    for entry in std::fs::read_dir(p.path("migrations")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("_bio.") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let text = on_terminal(
+        &p,
+        "migrate -m bio",
+        "y\n",
+        "on_a_terminal_enter_keeps_the_data",
+    )
+    .unwrap();
+    assert!(
+        text.contains("Detected removed column 'user.about'"),
+        "{text}"
+    );
 }

@@ -10,7 +10,14 @@ pub struct Args {}
 
 pub fn exec(_args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let project = ctx.project()?;
-    let rows = strata::command::verify(&project)?;
+    let mut bar = crate::output::Progress::none();
+    let rows = strata::command::verify_with(&project, &mut |index, count, message| {
+        if index == 0 {
+            bar = ctx.out.bar(count as u64, "revisions verified");
+        }
+        bar.set(index as u64, message.to_string());
+    })?;
+    drop(bar);
     let ok = rows.iter().all(|r| r.ok);
     let code = if ok {
         ExitCode::SUCCESS

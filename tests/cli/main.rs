@@ -8,6 +8,7 @@ mod autogen;
 mod config;
 mod corpus;
 mod crash;
+mod docs;
 mod errors;
 mod faults;
 mod fuzzlike;

@@ -926,6 +926,17 @@ pub fn drift(project: &Project, against: Against, column_order: bool) -> Result<
     })
 }
 
+/// The schema of schema.sql, or with `live` of the live database (read-only):
+/// what `erd` draws.
+pub fn schema_of(project: &Project, live: bool) -> Result<Schema> {
+    if live {
+        let (conn, _) = existing_database(project)?;
+        Ok(inspect(&conn)?)
+    } else {
+        desired_schema(project)
+    }
+}
+
 /// `strata dump`: the live database's schema as normalized DDL.
 pub fn dump(project: &Project) -> Result<String> {
     let (conn, _) = existing_database(project)?;

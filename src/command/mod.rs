@@ -3,6 +3,7 @@
 //! the binary to print — never printing itself.
 
 mod autogen;
+mod draw;
 mod info;
 mod run;
 mod synth;
@@ -25,6 +26,7 @@ use crate::script::{format_time, Migrations, NewRevision};
 use crate::{db, Error, Result};
 
 pub use autogen::*;
+pub use draw::*;
 pub use info::*;
 pub use run::*;
 

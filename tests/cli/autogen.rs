@@ -318,8 +318,8 @@ macro_rules! fixtures {
             let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
             for entry in std::fs::read_dir(root).unwrap() {
                 let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-                if name == "corpus" {
-                    continue; // tests/cli/corpus.rs
+                if name == "corpus" || name == "pictures" {
+                    continue; // tests/cli/corpus.rs, tests/cli/pictures.rs
                 }
                 assert!(listed.contains(&name.as_str()), "fixtures/{name} has no test");
             }

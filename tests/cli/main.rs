@@ -17,6 +17,7 @@ mod hostile;
 mod json;
 mod lifecycle;
 mod migrate;
+mod pictures;
 mod races;
 mod realworld;
 mod roundtrip;

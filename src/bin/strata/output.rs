@@ -10,6 +10,10 @@ use serde::Serialize;
 pub enum Format {
     Text,
     Json,
+    /// Graphviz DOT (`graph`, `erd`)
+    Dot,
+    /// Mermaid (`graph`, `erd`)
+    Mermaid,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,6 +10,9 @@ pub struct Args {
     /// Only revisions in FROM:TO (revision ids, base or head; either side may be empty)
     #[arg(short = 'r', long = "rev-range", value_name = "FROM:TO")]
     range: Option<String>,
+    /// Draw the revision graph, as `git log --graph` draws branches
+    #[arg(long)]
+    graph: bool,
 }
 
 pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
@@ -17,6 +20,13 @@ pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let report = strata::command::history(&project, args.range.as_deref())?;
     if ctx.out.json() {
         ctx.out.emit_json(&report);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.graph {
+        ctx.out.data(strata::command::revision_graph(
+            &report,
+            strata::command::Picture::Text,
+        ));
         return Ok(ExitCode::SUCCESS);
     }
     if report.revisions.is_empty() {

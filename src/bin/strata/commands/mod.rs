@@ -8,6 +8,8 @@ mod current;
 mod diff;
 mod downgrade;
 mod dump;
+mod erd;
+mod graph;
 mod heads;
 mod history;
 mod init;
@@ -78,6 +80,16 @@ pub enum Command {
     Dump(dump::Args),
     /// Run every revision up, down, up in a scratch database
     Verify(verify::Args),
+    /// Draw the revision graph (--format dot or mermaid; text for a terminal)
+    #[command(
+        after_help = "Examples:\n  strata graph                          draw it in the terminal\n  strata graph --format dot | dot -Tsvg > revisions.svg\n  strata graph --format mermaid         paste into Markdown"
+    )]
+    Graph(graph::Args),
+    /// Draw the schema: tables, columns, foreign keys, views (--format dot or mermaid)
+    #[command(
+        after_help = "Examples:\n  strata erd --format dot | dot -Tsvg > schema.svg\n  strata erd --live --format mermaid    the database's schema"
+    )]
+    Erd(erd::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(completions::Args),
     /// Print strata's man page (roff)
@@ -85,6 +97,18 @@ pub enum Command {
 }
 
 pub fn exec(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let draws = matches!(command, Command::Graph(_) | Command::Erd(_));
+    if !draws
+        && matches!(
+            ctx.out.format,
+            crate::output::Format::Dot | crate::output::Format::Mermaid
+        )
+    {
+        return Err(strata::Error::Usage(
+            "--format dot and --format mermaid are for `strata graph` and `strata erd`; other commands print text or json".into(),
+        )
+        .into());
+    }
     match command {
         Command::Init(args) => init::exec(args, ctx),
         Command::Migrate(args) => migrate::exec(args, ctx),
@@ -103,6 +127,8 @@ pub fn exec(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::Diff(args) => diff::exec(args, ctx),
         Command::Dump(args) => dump::exec(args, ctx),
         Command::Verify(args) => verify::exec(args, ctx),
+        Command::Graph(args) => graph::exec(args, ctx),
+        Command::Erd(args) => erd::exec(args, ctx),
         Command::Completions(args) => completions::exec(args, ctx),
         Command::Man(args) => man::exec(args, ctx),
     }

@@ -740,8 +740,7 @@ pub fn stamp(
     keep: &BTreeSet<String>,
     opts: &Options,
 ) -> Result<bool> {
-    exec(conn, "BEGIN IMMEDIATE", opts, "starting a transaction")?;
-    let result = (|| {
+    write_if_changed(conn, opts, || {
         let applied = history::applied_ids(&history::read_applied(conn)?);
         if &applied == keep {
             // Stamping where the database is changes nothing: no rewritten
@@ -772,25 +771,13 @@ pub fn stamp(
         conn.execute_batch(&sql)
             .map_err(Error::sqlite("stamping"))?;
         Ok(true)
-    })();
-    match result {
-        Ok(true) => exec(conn, "COMMIT", opts, "committing").map(|()| true),
-        Ok(false) => {
-            rollback(conn);
-            Ok(false)
-        }
-        Err(e) => {
-            rollback(conn);
-            Err(e)
-        }
-    }
+    })
 }
 
 /// Accepts the edited files of applied revision `rev`: records their
 /// checksums now, logged as a `rehash`. Returns whether anything changed.
 pub fn rehash(conn: &Connection, rev: &Revision, opts: &Options) -> Result<bool> {
-    exec(conn, "BEGIN IMMEDIATE", opts, "starting a transaction")?;
-    let result = (|| {
+    write_if_changed(conn, opts, || {
         let applied = history::read_applied(conn)?;
         let Some(row) = applied.iter().find(|a| a.revision == rev.id) else {
             return Err(Error::Hinted {
@@ -813,8 +800,19 @@ pub fn rehash(conn: &Connection, rev: &Revision, opts: &Options) -> Result<bool>
         conn.execute_batch(&sql)
             .map_err(Error::sqlite("rehashing"))?;
         Ok(true)
-    })();
-    match result {
+    })
+}
+
+/// One bookkeeping write in a `BEGIN IMMEDIATE` transaction: `work` says
+/// whether it changed anything; committed if so, rolled back (nothing
+/// written) if not or on error.
+fn write_if_changed(
+    conn: &Connection,
+    opts: &Options,
+    work: impl FnOnce() -> Result<bool>,
+) -> Result<bool> {
+    exec(conn, "BEGIN IMMEDIATE", opts, "starting a transaction")?;
+    match work() {
         Ok(true) => exec(conn, "COMMIT", opts, "committing").map(|()| true),
         Ok(false) => {
             rollback(conn);

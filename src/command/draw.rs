@@ -556,9 +556,11 @@ pub fn erd(schema: &Schema, picture: Picture) -> String {
                 out.push_str(&format!("{}\n", t.name));
                 for i in 0..t.columns.len() {
                     let (name, ty, flags) = column_line(t, i);
-                    out.push_str(
-                        &format!("  {name} {ty} {}\n", flags.join(" ")).replace("  \n", "\n"),
-                    );
+                    let words: Vec<String> = [name, ty, flags.join(" ")]
+                        .into_iter()
+                        .filter(|w| !w.is_empty())
+                        .collect();
+                    out.push_str(&format!("  {}\n", words.join(" ")));
                 }
                 for (parent, label) in edges(t) {
                     out.push_str(&format!("  → {parent} ({label})\n"));
@@ -595,5 +597,242 @@ pub fn graph_document(report: &HistoryReport) -> GraphDocument {
     GraphDocument {
         revisions: entries.into_iter().cloned().collect(),
         edges,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(sql: &str) -> Schema {
+        crate::schema::load::load(sql, "schema.sql").unwrap().1
+    }
+
+    fn entry(revision: &str, parents: &[&str], state: Option<State>) -> HistoryEntry {
+        HistoryEntry {
+            revision: revision.into(),
+            parents: parents.iter().map(|p| p.to_string()).collect(),
+            message: format!("make {revision}"),
+            created: "2026-01-01 00:00:00".into(),
+            is_head: false,
+            is_current: false,
+            state,
+            applied_at: None,
+            up: None,
+            down: None,
+        }
+    }
+
+    /// a ← b ← {c, d} ← m (a merge), newest first as `history` reports it.
+    fn diamond() -> HistoryReport {
+        let mut m = entry("m", &["c", "d"], Some(State::Pending));
+        m.is_head = true;
+        let mut b = entry("b", &["a"], Some(State::Applied));
+        b.is_current = true;
+        HistoryReport {
+            database: Some("app.db".into()),
+            database_exists: true,
+            revisions: vec![
+                m,
+                entry("d", &["b"], Some(State::Pending)),
+                entry("c", &["b"], Some(State::Modified)),
+                b,
+                entry("a", &[], Some(State::Applied)),
+            ],
+        }
+    }
+
+    #[test]
+    fn dot_strings_escape_what_would_end_them() {
+        assert_eq!(dot_string("plain"), "\"plain\"");
+        assert_eq!(dot_string("say \"hi\""), "\"say \\\"hi\\\"\"");
+        assert_eq!(dot_string("a\\b"), "\"a\\\\b\"");
+        assert_eq!(dot_string("two\nlines"), "\"two\\nlines\"");
+        assert_eq!(dot_string("tab\there"), "\"tab\\there\"");
+        assert_eq!(dot_string("naïve → ✓"), "\"naïve → ✓\"");
+    }
+
+    #[test]
+    fn html_labels_escape_markup() {
+        assert_eq!(
+            html("<b>&\"x\"</b>"),
+            "&lt;b&gt;&amp;&quot;x&quot;&lt;/b&gt;"
+        );
+        assert_eq!(html("a\u{1}b"), "a\\u{1}b");
+    }
+
+    #[test]
+    fn mermaid_text_uses_entity_codes() {
+        assert_eq!(
+            mermaid_text("#1 \"q\" <a> `b`"),
+            "#35;1 #quot;q#quot; #lt;a#gt; #96;b#96;"
+        );
+        assert_eq!(mermaid_text("line\nbreak"), "line break");
+    }
+
+    #[test]
+    fn mermaid_words_are_grammar_words() {
+        assert_eq!(mermaid_word("user_id", "column"), "user_id");
+        assert_eq!(mermaid_word("VARCHAR(20)", "ANY"), "VARCHAR(20)");
+        assert_eq!(mermaid_word("first name", "column"), "first_name");
+        assert_eq!(mermaid_word("2fa", "column"), "x2fa");
+        assert_eq!(mermaid_word("", "ANY"), "ANY");
+        assert_eq!(mermaid_word("ü", "column"), "x_");
+    }
+
+    #[test]
+    fn revision_graph_dot_marks_head_current_and_merges() {
+        let dot = revision_graph(&diamond(), Picture::Dot);
+        assert!(dot.starts_with("digraph revisions {\n"), "{dot}");
+        assert!(dot.ends_with("}\n"));
+        for edge in [
+            "\"a\" -> \"b\"",
+            "\"b\" -> \"c\"",
+            "\"b\" -> \"d\"",
+            "\"c\" -> \"m\"",
+            "\"d\" -> \"m\"",
+        ] {
+            assert!(dot.contains(edge), "missing {edge} in\n{dot}");
+        }
+        let line = |rev: &str| {
+            dot.lines()
+                .find(|l| l.trim_start().starts_with(&format!("\"{rev}\" [")))
+                .unwrap_or_else(|| panic!("no node {rev} in\n{dot}"))
+                .to_string()
+        };
+        assert!(line("m").contains("peripheries=2") && line("m").contains("shape=hexagon"));
+        assert!(line("b").contains("penwidth=3"));
+        assert!(!line("a").contains("peripheries") && !line("a").contains("penwidth"));
+        // Oldest first: a's node comes before m's.
+        assert!(dot.find("\"a\" [").unwrap() < dot.find("\"m\" [").unwrap());
+    }
+
+    #[test]
+    fn revision_graph_mermaid_has_every_edge_and_class() {
+        let text = revision_graph(&diamond(), Picture::Mermaid);
+        assert!(text.starts_with("flowchart BT\n"), "{text}");
+        assert_eq!(text.matches(" --> ").count(), 5, "{text}");
+        // The merge is a hexagon, the rest are boxes.
+        assert_eq!(text.matches("{{\"").count(), 1, "{text}");
+        for class in ["applied", "pending", "modified", "current"] {
+            assert!(
+                text.contains(&format!("classDef {class} ")),
+                "{class} in\n{text}"
+            );
+        }
+        assert!(!text.contains("classDef missing"), "{text}");
+    }
+
+    #[test]
+    fn revision_graph_is_deterministic() {
+        for picture in [Picture::Dot, Picture::Mermaid, Picture::Text] {
+            assert_eq!(
+                revision_graph(&diamond(), picture),
+                revision_graph(&diamond(), picture)
+            );
+        }
+    }
+
+    #[test]
+    fn graph_document_lists_edges_oldest_first() {
+        let doc = graph_document(&diamond());
+        let order: Vec<&str> = doc.revisions.iter().map(|e| e.revision.as_str()).collect();
+        assert_eq!(order.first(), Some(&"a"));
+        assert_eq!(order.last(), Some(&"m"));
+        let mut edges = doc.edges.clone();
+        edges.sort();
+        let want: Vec<(String, String)> =
+            [("a", "b"), ("b", "c"), ("b", "d"), ("c", "m"), ("d", "m")]
+                .iter()
+                .map(|(p, c)| (p.to_string(), c.to_string()))
+                .collect();
+        assert_eq!(edges, want);
+    }
+
+    const SHOP: &str = r#"
+        CREATE TABLE "order" (id INTEGER PRIMARY KEY, "customer id" INTEGER NOT NULL REFERENCES customer(id));
+        CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT, referrer INTEGER REFERENCES customer);
+        CREATE TABLE "say ""hi""" ("<b>" TEXT);
+        CREATE VIEW big_orders AS SELECT * FROM "order";
+    "#;
+
+    #[test]
+    fn erd_dot_quotes_hostile_names_and_draws_foreign_keys() {
+        let dot = erd(&schema(SHOP), Picture::Dot);
+        assert!(
+            dot.starts_with("digraph schema {\n") && dot.ends_with("}\n"),
+            "{dot}"
+        );
+        assert!(
+            dot.contains("\"order\" -> \"customer\" [label=\"customer id → id\"]"),
+            "{dot}"
+        );
+        // A self-reference names the parent's primary key.
+        assert!(
+            dot.contains("\"customer\" -> \"customer\" [label=\"referrer → id\"]"),
+            "{dot}"
+        );
+        assert!(dot.contains("\"say \\\"hi\\\"\" [label=<"), "{dot}");
+        assert!(dot.contains("&lt;b&gt;  TEXT"), "{dot}");
+        assert!(
+            dot.contains(
+                "\"big_orders\" [shape=box, style=\"dashed,rounded\", label=\"view\\nbig_orders\"]"
+            ),
+            "{dot}"
+        );
+        // Tables sorted by name: customer, order, say "hi".
+        let pos = |s: &str| dot.find(s).unwrap();
+        assert!(pos("\"customer\" [") < pos("\"order\" [") && pos("\"order\" [") < pos("\"say"));
+    }
+
+    #[test]
+    fn erd_mermaid_keeps_the_grammar_and_the_real_names() {
+        let text = erd(&schema(SHOP), Picture::Mermaid);
+        assert!(text.starts_with("erDiagram\n"), "{text}");
+        // Sorted: customer t0, order t1, say "hi" t2.
+        assert!(text.contains("  t1[\"order\"] {"), "{text}");
+        assert!(text.contains("  t2[\"say #quot;hi#quot;\"] {"), "{text}");
+        // A column whose name is no Mermaid word keeps it in the comment.
+        assert!(
+            text.contains("INTEGER customer_id FK \"customer id, NOT NULL\""),
+            "{text}"
+        );
+        assert!(text.contains("TEXT x_b_ \"#lt;b#gt;\""), "{text}");
+        assert!(
+            text.contains("  t0 ||--o{ t1 : \"customer id → id\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("  t0 ||--o{ t0 : \"referrer → id\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("  v0[\"view: big_orders\"] {\n  }\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn erd_text_lists_tables_keys_and_views_without_trailing_space() {
+        let text = erd(&schema(SHOP), Picture::Text);
+        assert!(text.starts_with("customer\n"), "{text}");
+        assert!(text.contains("  → customer (customer id → id)\n"), "{text}");
+        assert!(text.ends_with("big_orders (view)\n"), "{text}");
+        for line in text.lines() {
+            assert_eq!(line, line.trim_end(), "trailing space in {line:?}");
+        }
+    }
+
+    #[test]
+    fn erd_skips_an_edge_to_a_table_it_does_not_know() {
+        let s = schema("CREATE TABLE child (p INTEGER REFERENCES elsewhere(id));");
+        let text = erd(&s, Picture::Mermaid);
+        assert!(!text.contains("||--o{"), "{text}");
+        let dot = erd(&s, Picture::Dot);
+        // DOT draws it anyway: the missing parent becomes a plain node.
+        assert!(
+            dot.contains("\"child\" -> \"elsewhere\" [label=\"p → id\"]"),
+            "{dot}"
+        );
     }
 }

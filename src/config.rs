@@ -302,18 +302,7 @@ impl Project {
     }
 }
 
-/// `path` relative to the working directory when it lies below it.
-pub fn display_path(path: &Path) -> String {
-    if let Ok(cwd) = std::env::current_dir() {
-        if let Ok(rel) = path.strip_prefix(&cwd) {
-            if rel.as_os_str().is_empty() {
-                return ".".into();
-            }
-            return rel.display().to_string();
-        }
-    }
-    path.display().to_string()
-}
+pub use crate::db::display_path;
 
 /// The directory strata acts from: the working directory, moved by `-C`.
 pub fn start_dir(locator: &Locator) -> Result<PathBuf, ConfigError> {

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::config::display_path;
 use crate::{Error, Result};
 
 /// How long a read-only command waits for a writer's lock before giving up.
@@ -106,10 +105,7 @@ fn check_is_database(conn: &Connection, path: &Path) -> Result<()> {
 
 /// Whether an error is SQLite saying the database is locked or busy.
 pub fn is_busy(err: &rusqlite::Error) -> bool {
-    matches!(
-        err.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
+    crate::error::is_busy(err)
 }
 
 /// Quotes `text` as an SQL string literal.
@@ -158,76 +154,103 @@ pub fn backup(conn: &Connection, path: &Path) -> Result<std::path::PathBuf> {
     Ok(dest)
 }
 
-/// Registers stand-ins for the application's functions and collations
-/// (strata.toml's `functions` and `collations`) on a scratch database, so
-/// views, triggers and indexes that use them can be created and prepared.
-///
-/// Only ever on scratch databases, which hold no one's data: a stand-in
-/// function returns NULL and a stand-in collation sorts bytewise, which
-/// would corrupt an index of the application's real database.
-pub fn register_app_sql(conn: &Connection, app: &crate::config::AppSql) -> Result<()> {
-    use crate::config::FunctionKind;
-    use rusqlite::functions::FunctionFlags;
-    let flags = FunctionFlags::SQLITE_UTF8;
-    for (name, spec) in &app.functions {
-        let registered = match spec.kind {
-            FunctionKind::Scalar => {
-                conn.create_scalar_function(name.as_str(), spec.args, flags, |_| {
-                    Ok(rusqlite::types::Value::Null)
-                })
+/// A path as shown to the user: relative to the working directory when it
+/// is inside it, else as given.
+pub fn display_path(path: &Path) -> String {
+    if let Ok(cwd) = std::env::current_dir() {
+        if let Ok(rel) = path.strip_prefix(&cwd) {
+            if rel.as_os_str().is_empty() {
+                return ".".into();
             }
-            // A window function serves as a plain aggregate too, and a view
-            // may use it either way (`sortconcat(x) OVER (…)`).
-            FunctionKind::Aggregate => {
-                conn.create_window_function(name.as_str(), spec.args, flags, StandIn)
-            }
-        };
-        registered.map_err(|e| {
-            Error::Failed(format!(
-                "strata.toml declares function '{name}' with {} argument(s), which SQLite refuses: {e}",
-                spec.args
-            ))
-        })?;
+            return rel.display().to_string();
+        }
     }
-    for name in &app.collations {
-        conn.create_collation(name.as_str(), |a, b| a.cmp(b))
-            .map_err(|e| Error::Failed(format!("strata.toml declares collation '{name}': {e}")))?;
-    }
-    Ok(())
+    path.display().to_string()
 }
 
-impl rusqlite::functions::WindowAggregate<(), rusqlite::types::Value> for StandIn {
-    fn value(&self, _: Option<&mut ()>) -> rusqlite::Result<rusqlite::types::Value> {
-        Ok(rusqlite::types::Value::Null)
+#[cfg(feature = "cli")]
+pub use app_sql::register_app_sql;
+
+/// Stand-ins for the application's functions and collations, on scratch
+/// databases only (the command-line tool's autogenerate and checks).
+#[cfg(feature = "cli")]
+mod app_sql {
+    use rusqlite::Connection;
+
+    use crate::{Error, Result};
+
+    /// Registers stand-ins for the application's functions and collations
+    /// (strata.toml's `functions` and `collations`) on a scratch database, so
+    /// views, triggers and indexes that use them can be created and prepared.
+    ///
+    /// Only ever on scratch databases, which hold no one's data: a stand-in
+    /// function returns NULL and a stand-in collation sorts bytewise, which
+    /// would corrupt an index of the application's real database.
+    pub fn register_app_sql(conn: &Connection, app: &crate::config::AppSql) -> Result<()> {
+        use crate::config::FunctionKind;
+        use rusqlite::functions::FunctionFlags;
+        let flags = FunctionFlags::SQLITE_UTF8;
+        for (name, spec) in &app.functions {
+            let registered = match spec.kind {
+                FunctionKind::Scalar => {
+                    conn.create_scalar_function(name.as_str(), spec.args, flags, |_| {
+                        Ok(rusqlite::types::Value::Null)
+                    })
+                }
+                // A window function serves as a plain aggregate too, and a view
+                // may use it either way (`sortconcat(x) OVER (…)`).
+                FunctionKind::Aggregate => {
+                    conn.create_window_function(name.as_str(), spec.args, flags, StandIn)
+                }
+            };
+            registered.map_err(|e| {
+                Error::Failed(format!(
+                    "strata.toml declares function '{name}' with {} argument(s), which SQLite refuses: {e}",
+                    spec.args
+                ))
+            })?;
+        }
+        for name in &app.collations {
+            conn.create_collation(name.as_str(), |a, b| a.cmp(b))
+                .map_err(|e| Error::Failed(format!("strata.toml declares collation '{name}': {e}")))?;
+        }
+        Ok(())
     }
 
-    fn inverse(
-        &self,
-        _: &mut rusqlite::functions::Context<'_>,
-        _: &mut (),
-    ) -> rusqlite::Result<()> {
-        Ok(())
+    impl rusqlite::functions::WindowAggregate<(), rusqlite::types::Value> for StandIn {
+        fn value(&self, _: Option<&mut ()>) -> rusqlite::Result<rusqlite::types::Value> {
+            Ok(rusqlite::types::Value::Null)
+        }
+
+        fn inverse(
+            &self,
+            _: &mut rusqlite::functions::Context<'_>,
+            _: &mut (),
+        ) -> rusqlite::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// An aggregate (and window function) that accepts any rows and answers
+    /// NULL.
+    struct StandIn;
+
+    impl rusqlite::functions::Aggregate<(), rusqlite::types::Value> for StandIn {
+        fn init(&self, _: &mut rusqlite::functions::Context<'_>) -> rusqlite::Result<()> {
+            Ok(())
+        }
+
+        fn step(&self, _: &mut rusqlite::functions::Context<'_>, _: &mut ()) -> rusqlite::Result<()> {
+            Ok(())
+        }
+
+        fn finalize(
+            &self,
+            _: &mut rusqlite::functions::Context<'_>,
+            _: Option<()>,
+        ) -> rusqlite::Result<rusqlite::types::Value> {
+            Ok(rusqlite::types::Value::Null)
+        }
     }
 }
 
-/// An aggregate (and window function) that accepts any rows and answers
-/// NULL.
-struct StandIn;
-
-impl rusqlite::functions::Aggregate<(), rusqlite::types::Value> for StandIn {
-    fn init(&self, _: &mut rusqlite::functions::Context<'_>) -> rusqlite::Result<()> {
-        Ok(())
-    }
-
-    fn step(&self, _: &mut rusqlite::functions::Context<'_>, _: &mut ()) -> rusqlite::Result<()> {
-        Ok(())
-    }
-
-    fn finalize(
-        &self,
-        _: &mut rusqlite::functions::Context<'_>,
-        _: Option<()>,
-    ) -> rusqlite::Result<rusqlite::types::Value> {
-        Ok(rusqlite::types::Value::Null)
-    }
-}

@@ -1,39 +1,57 @@
 //! The library's error type: one variant per area, each wrapping an enum
-//! whose variants name the condition and the offending value.
+//! whose variants name the condition and the offending value, and
+//! [`ErrorKind`], the condition alone, for callers that branch on it.
+//!
+//! This module sits below everything that fails: the runner, the database
+//! layer and the commands import it; it imports only the leaf modules whose
+//! error enums it aggregates.
 
 use std::path::PathBuf;
 
+#[cfg(feature = "cli")]
 use crate::config::ConfigError;
-use crate::graph::GraphError;
-use crate::runner::RunError;
-use crate::schema::inspect::InspectError;
-use crate::schema::load::LoadError;
-use crate::script::ScriptError;
+pub use crate::graph::GraphError;
+#[cfg(feature = "cli")]
+use crate::schema::{inspect::InspectError, load::LoadError};
+pub use crate::script::ScriptError;
 
-/// Anything a strata command can fail with.
+/// Anything strata can fail with. Match on [`Error::kind`] for the
+/// condition; the variants carry the details.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
+    /// strata.toml or the command line is wrong.
+    #[cfg(feature = "cli")]
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A revision file is wrong, or a new revision's inputs are.
     #[error(transparent)]
     Script(#[from] ScriptError),
+    /// The revision graph, or a target on it, is wrong.
     #[error(transparent)]
     Graph(#[from] GraphError),
+    /// Applying or reverting a revision stopped.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// schema.sql does not load.
+    #[cfg(feature = "cli")]
     #[error(transparent)]
     Schema(#[from] LoadError),
+    /// The live database's schema cannot be read.
+    #[cfg(feature = "cli")]
     #[error(transparent)]
     Inspect(#[from] InspectError),
     /// An operation that failed, with a suggestion (exit code 1).
     #[error("{message}")]
     Hinted { message: String, hint: String },
+    /// SQLite failed outside any revision's script.
     #[error("{context}: {source}")]
     Sqlite {
         context: String,
         #[source]
         source: rusqlite::Error,
     },
+    /// A file could not be read or written.
     #[error("{}: {source}", .path.display())]
     Io {
         path: PathBuf,
@@ -48,15 +66,183 @@ pub enum Error {
     Failed(String),
 }
 
-/// Result with strata's error.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+/// What can stop a run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// Another connection held the write lock for longer than the timeout.
+    #[error("the database is locked by another process; gave up after waiting {seconds} s")]
+    Locked { seconds: u64 },
+    /// A statement of a revision's script failed.
+    #[error("{file}:{line}: {message}")]
+    Statement {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    /// A precheck of a revision's script found rows the change would
+    /// break (`precheck failed: …`); nothing was changed.
+    #[error("{file}:{line}: {message}")]
+    Precheck {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{file}:{line}: transaction control (`{keyword}`) is not allowed: strata runs each revision in its own transaction")]
+    TransactionControl {
+        file: String,
+        line: usize,
+        keyword: String,
+    },
+    #[error("revision {revision} would leave {count} foreign key violation(s): {}", .sample.join("; "))]
+    ForeignKey {
+        revision: String,
+        count: usize,
+        sample: Vec<String>,
+    },
+    /// An applied revision's script is not the one that was applied.
+    #[error("{file} was modified after revision {revision} was applied (sha256 {found}, applied as {recorded})")]
+    Checksum {
+        revision: String,
+        file: String,
+        recorded: String,
+        found: String,
+    },
+    /// The database has revisions applied that these migrations do not
+    /// define: a newer build (or another branch) migrated it.
+    #[error("the database has {} applied that this build does not know ({}): a newer build migrated it", plural(.revisions.len(), "revision"), .revisions.join(", "))]
+    UnknownApplied { revisions: Vec<String> },
+    /// The bookkeeping tables were written by a newer strata.
+    #[error("the database's bookkeeping is version {found}, written by a newer strata; this strata {} understands version {understood}", crate::VERSION)]
+    NewerBookkeeping { found: i64, understood: i64 },
+    /// `ensure_current`: revisions are still to be applied.
+    #[error("the database is not at the head revision: {} pending ({})", plural(.pending.len(), "revision"), .pending.join(", "))]
+    NotCurrent { pending: Vec<String> },
+    #[error("revision {revision} runs outside a transaction (`-- strata:transaction off`), which {mode} cannot do")]
+    NonTransactional {
+        revision: String,
+        mode: &'static str,
+    },
+    #[error("another process is moving the database the other way (revision {revision} was {what} behind this run's back); stopped after {done} revision(s)")]
+    Conflict {
+        revision: String,
+        what: &'static str,
+        done: usize,
+    },
+    #[error("interrupted: the revision in progress was rolled back; revisions committed before it stay applied")]
+    Interrupted,
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+impl RunError {
+    /// A suggestion for the user, where one helps.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            RunError::Locked { .. } => Some(
+                "another process holds a write transaction; wait for it or raise --lock-timeout SECS".into(),
+            ),
+            RunError::Checksum { revision, .. } => Some(format!(
+                "restore the file from version control; if the edit is intended, accept it once with `strata rehash {revision}` (or pass --ignore-checksums for this run only)"
+            )),
+            RunError::TransactionControl { .. } => Some(
+                "remove BEGIN/COMMIT from the script, or put `-- strata:transaction off` in its header".into(),
+            ),
+            RunError::Precheck { file, .. } => {
+                // The script's own file says which way the run was going.
+                let again = if file.ends_with(".down.sql") {
+                    "downgrade"
+                } else {
+                    "upgrade"
+                };
+                Some(format!(
+                    "nothing was changed; fix those rows in the database (UPDATE or DELETE them), then run the {again} again"
+                ))
+            }
+            RunError::Conflict { .. } => Some(
+                "an upgrade and a downgrade ran at once; the database is at a revision boundary: check `strata current`, then run the one you meant".into(),
+            ),
+            RunError::NonTransactional { .. } => Some("run it without --single-transaction / --dry-run".into()),
+            RunError::ForeignKey { .. } => Some(
+                "fix the rows (or the script) so every foreign key points at an existing row; nothing was changed".into(),
+            ),
+            RunError::NewerBookkeeping { .. } => Some("upgrade strata".into()),
+            _ => None,
+        }
+    }
+}
+
+/// The condition behind an [`Error`], for callers that branch on it (an
+/// application refusing to start, a deploy script choosing an exit code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The database has revisions applied that this build does not know.
+    NewerDatabase,
+    /// The database's bookkeeping was written by a newer strata.
+    NewerBookkeeping,
+    /// An applied revision's script was edited after it was applied.
+    Edited,
+    /// Another connection held the lock past the timeout.
+    Locked,
+    /// A revision's precheck found rows its change would break.
+    PrecheckFailed,
+    /// A statement of a revision's script failed (`FILE:LINE` in the message).
+    Sql,
+    /// A revision would leave foreign-key violations.
+    ForeignKey,
+    /// `ensure_current`: revisions are pending.
+    NotCurrent,
+    /// An upgrade and a downgrade ran at once.
+    Conflict,
+    /// A signal stopped the run.
+    Interrupted,
+    /// A revision file, or the graph they form, is wrong.
+    BadMigrations,
+    /// A target, revision or option that makes no sense as given.
+    Usage,
+    /// Anything else: I/O, SQLite outside a script, configuration.
+    Other,
+}
 
 impl Error {
+    /// The condition, without its details.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Run(e) => match e {
+                RunError::Locked { .. } => ErrorKind::Locked,
+                RunError::Statement { .. } | RunError::TransactionControl { .. } => ErrorKind::Sql,
+                RunError::Precheck { .. } => ErrorKind::PrecheckFailed,
+                RunError::ForeignKey { .. } => ErrorKind::ForeignKey,
+                RunError::Checksum { .. } => ErrorKind::Edited,
+                RunError::UnknownApplied { .. } => ErrorKind::NewerDatabase,
+                RunError::NewerBookkeeping { .. } => ErrorKind::NewerBookkeeping,
+                RunError::NotCurrent { .. } => ErrorKind::NotCurrent,
+                RunError::NonTransactional { .. } => ErrorKind::Usage,
+                RunError::Conflict { .. } => ErrorKind::Conflict,
+                RunError::Interrupted => ErrorKind::Interrupted,
+            },
+            Error::Graph(GraphError::MissingApplied(_)) => ErrorKind::NewerDatabase,
+            Error::Graph(e) if e.is_usage() => ErrorKind::Usage,
+            Error::Graph(_) | Error::Script(_) => ErrorKind::BadMigrations,
+            Error::Usage(_) => ErrorKind::Usage,
+            Error::Sqlite { source, .. } if is_busy(source) => ErrorKind::Locked,
+            _ => ErrorKind::Other,
+        }
+    }
+
     /// 2 for usage and configuration errors, 1 for everything else.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Config(_) | Error::Usage(_) => 2,
-            Error::Graph(e) if e.is_usage() => 2,
+            #[cfg(feature = "cli")]
+            Error::Config(_) => 2,
+            _ if self.kind() == ErrorKind::Usage && !matches!(self, Error::Run(_)) => 2,
             _ => 1,
         }
     }
@@ -64,13 +250,15 @@ impl Error {
     /// A suggestion for the user, where one helps.
     pub fn hint(&self) -> Option<String> {
         match self {
+            #[cfg(feature = "cli")]
             Error::Config(e) => e.hint(),
+            #[cfg(feature = "cli")]
+            Error::Schema(e) => e.hint(),
             Error::Graph(e) => e.hint(),
             Error::Run(e) => e.hint(),
             Error::Script(e) => e.hint(),
-            Error::Schema(e) => e.hint(),
             Error::Hinted { hint, .. } => Some(hint.clone()),
-            Error::Sqlite { source, .. } if crate::db::is_busy(source) => Some(
+            Error::Sqlite { source, .. } if is_busy(source) => Some(
                 "another process holds a lock on the database (an upgrade, or an application's write transaction); try again when it finishes".into(),
             ),
             _ => None,
@@ -85,5 +273,57 @@ impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { path, source }
+    }
+}
+
+/// Whether an error is SQLite saying the database is locked or busy.
+pub(crate) fn is_busy(err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Result with strata's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_exit_codes() {
+        let locked: Error = RunError::Locked { seconds: 5 }.into();
+        assert_eq!(locked.kind(), ErrorKind::Locked);
+        assert_eq!(locked.exit_code(), 1);
+        let newer: Error = GraphError::MissingApplied("r9".into()).into();
+        assert_eq!(newer.kind(), ErrorKind::NewerDatabase);
+        let target: Error = GraphError::InvalidTarget("nope".into()).into();
+        assert_eq!((target.kind(), target.exit_code()), (ErrorKind::Usage, 2));
+        // Refusing to run a non-transactional revision in one transaction is
+        // about the request, but the state of the files decides it.
+        let whole: Error = RunError::NonTransactional {
+            revision: "r1".into(),
+            mode: "--dry-run",
+        }
+        .into();
+        assert_eq!(whole.exit_code(), 1);
+    }
+
+    #[test]
+    fn messages_count_revisions() {
+        let one = RunError::UnknownApplied {
+            revisions: vec!["r9".into()],
+        };
+        assert!(one
+            .to_string()
+            .starts_with("the database has 1 revision applied that this build does not know (r9)"));
+        let two = RunError::NotCurrent {
+            pending: vec!["a".into(), "b".into()],
+        };
+        assert_eq!(
+            two.to_string(),
+            "the database is not at the head revision: 2 revisions pending (a, b)"
+        );
     }
 }

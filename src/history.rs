@@ -190,10 +190,11 @@ pub fn version(conn: &Connection) -> Result<Option<i64>> {
 /// Refuses a database whose bookkeeping a newer strata wrote.
 pub fn check_version(conn: &Connection) -> Result<()> {
     match version(conn)? {
-        Some(v) if v > BOOKKEEPING_VERSION => Err(Error::Failed(format!(
-            "the database's bookkeeping is version {v}, written by a newer strata; this strata {} understands version {BOOKKEEPING_VERSION} — upgrade strata",
-            crate::VERSION
-        ))),
+        Some(v) if v > BOOKKEEPING_VERSION => Err(crate::error::RunError::NewerBookkeeping {
+            found: v,
+            understood: BOOKKEEPING_VERSION,
+        }
+        .into()),
         _ => Ok(()),
     }
 }

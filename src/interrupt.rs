@@ -28,7 +28,7 @@ pub fn requested() -> bool {
 }
 
 /// Routes SIGINT and SIGTERM to strata's handling thread. Call once, early.
-#[cfg(unix)]
+#[cfg(all(unix, feature = "cli"))]
 pub fn install() -> std::io::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
@@ -43,11 +43,12 @@ pub fn install() -> std::io::Result<()> {
 }
 
 /// Signals keep their default behaviour where strata cannot route them.
-#[cfg(not(unix))]
+#[cfg(all(not(unix), feature = "cli"))]
 pub fn install() -> std::io::Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "cli")]
 fn on_signal(signal: i32) {
     let watched = WATCHED.lock().unwrap_or_else(|e| e.into_inner());
     match watched.as_ref() {

@@ -27,23 +27,62 @@
 //! module, and `schema` only the lexical `sql` layer. The binary in `src/bin/strata` is the edge: argument parsing,
 //! printing and exit codes.
 
-pub mod command;
-pub mod config;
-pub mod db;
-pub mod diff;
-mod error;
-#[doc(hidden)]
-pub mod fuzzing;
-pub mod graph;
-pub mod history;
-pub mod interrupt;
-pub mod plan;
-pub mod runner;
-pub mod schema;
-pub mod script;
-pub mod sql;
+// The embedding API: what an application needs, documented.
+pub mod build;
+mod embed;
+pub mod error;
+mod migrator;
 
-pub use error::{Error, Result};
+pub use embed::Embedded;
+pub use error::{Error, ErrorKind, Result};
+pub use graph::Direction;
+pub use migrator::{Migrator, Report, RevisionStatus, Status, Step};
 
 /// strata's version, recorded in `strata_log` with every change it makes.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The implementation. With the `cli` feature (the command-line tool's) the
+/// modules are reachable, hidden from the documentation and not part of the
+/// API; without it they are private to the crate.
+macro_rules! internal {
+    ($($(#[$attr:meta])* $name:ident;)*) => {$(
+        $(#[$attr])*
+        #[cfg(feature = "cli")]
+        #[doc(hidden)]
+        pub mod $name;
+        $(#[$attr])*
+        #[cfg(not(feature = "cli"))]
+        #[allow(dead_code, unused_imports)]
+        mod $name;
+    )*};
+}
+
+internal! {
+    db;
+    graph;
+    history;
+    interrupt;
+    runner;
+    script;
+    sql;
+}
+
+// The command-line tool's layer: autogenerate, pictures, configuration.
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod command;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod config;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod diff;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod fuzzing;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod plan;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod schema;

@@ -20,87 +20,8 @@ use crate::graph::{Direction, Goal, GraphError};
 use crate::history::{self, Applied, Entry, When};
 use crate::script::{format_time, Migrations, Revision, ScriptFile};
 use crate::sql::split::{line_of, split};
+use crate::error::RunError;
 use crate::{Error, Result};
-
-/// What can stop a run.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error("the database is locked by another process; gave up after waiting {seconds} s")]
-    Locked { seconds: u64 },
-    #[error("{file}:{line}: {message}")]
-    Statement {
-        file: String,
-        line: usize,
-        message: String,
-    },
-    #[error("{file}:{line}: transaction control (`{keyword}`) is not allowed: strata runs each revision in its own transaction")]
-    TransactionControl {
-        file: String,
-        line: usize,
-        keyword: String,
-    },
-    #[error("revision {revision} would leave {count} foreign key violation(s): {}", .sample.join("; "))]
-    ForeignKey {
-        revision: String,
-        count: usize,
-        sample: Vec<String>,
-    },
-    #[error("{file} was modified after revision {revision} was applied (sha256 {found}, applied as {recorded})")]
-    Checksum {
-        revision: String,
-        file: String,
-        recorded: String,
-        found: String,
-    },
-    #[error("revision {revision} runs outside a transaction (`-- strata:transaction off`), which {mode} cannot do")]
-    NonTransactional {
-        revision: String,
-        mode: &'static str,
-    },
-    #[error("another process is moving the database the other way (revision {revision} was {what} behind this run's back); stopped after {done} revision(s)")]
-    Conflict {
-        revision: String,
-        what: &'static str,
-        done: usize,
-    },
-    #[error("interrupted: the revision in progress was rolled back; revisions committed before it stay applied")]
-    Interrupted,
-}
-
-impl RunError {
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            RunError::Locked { .. } => Some(
-                "another process holds a write transaction; wait for it or raise --lock-timeout SECS".into(),
-            ),
-            RunError::Checksum { revision, .. } => Some(format!(
-                "restore the file from version control; if the edit is intended, accept it once with `strata rehash {revision}` (or pass --ignore-checksums for this run only)"
-            )),
-            RunError::TransactionControl { .. } => Some(
-                "remove BEGIN/COMMIT from the script, or put `-- strata:transaction off` in its header".into(),
-            ),
-            RunError::Statement { message, file, .. } if message.starts_with("precheck failed") => {
-                // The script's own file says which way the run was going.
-                let again = if file.ends_with(".down.sql") {
-                    "downgrade"
-                } else {
-                    "upgrade"
-                };
-                Some(format!(
-                    "nothing was changed; fix those rows in the database (UPDATE or DELETE them), then run the {again} again"
-                ))
-            }
-            RunError::Conflict { .. } => Some(
-                "an upgrade and a downgrade ran at once; the database is at a revision boundary: check `strata current`, then run the one you meant".into(),
-            ),
-            RunError::NonTransactional { .. } => Some("run it without --single-transaction / --dry-run".into()),
-            RunError::ForeignKey { .. } => Some(
-                "fix the rows (or the script) so every foreign key points at an existing row; nothing was changed".into(),
-            ),
-            _ => None,
-        }
-    }
-}
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -219,6 +140,9 @@ fn script_of(rev: &Revision, direction: Direction) -> &ScriptFile {
     }
 }
 
+/// How a precheck's RAISE message starts.
+const PRECHECK: &str = "precheck failed";
+
 fn sqlite_message(err: &rusqlite::Error) -> String {
     match err {
         rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
@@ -299,10 +223,21 @@ fn execute_traced(
                 }
                 _ => stmt.line,
             };
-            return Err(RunError::Statement {
-                file: file.display.clone(),
-                line,
-                message: sqlite_message(&err),
+            let message = sqlite_message(&err);
+            let file = file.display.clone();
+            // The planner's prechecks fail with RAISE(ABORT, 'precheck failed: …').
+            return Err(if message.starts_with(PRECHECK) {
+                RunError::Precheck {
+                    file,
+                    line,
+                    message,
+                }
+            } else {
+                RunError::Statement {
+                    file,
+                    line,
+                    message,
+                }
             }
             .into());
         }

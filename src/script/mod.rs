@@ -97,11 +97,17 @@ pub struct ScriptFile {
     pub sha256: String,
     /// Whether strata wraps the script in a transaction (`-- strata:transaction off` turns it off).
     pub transactional: bool,
+    /// The text, when it was compiled into the program (`strata::embed!`)
+    /// rather than read from `path`.
+    pub embedded: Option<&'static str>,
 }
 
 impl ScriptFile {
     /// Reads the script again, checking it is still the file that was loaded.
     pub fn read(&self) -> Result<String, ScriptError> {
+        if let Some(text) = self.embedded {
+            return Ok(text.to_string());
+        }
         let text = read_text(&self.path, &self.display)?;
         if checksum(&text) != self.sha256 {
             return Err(ScriptError::ChangedWhileRunning {
@@ -373,6 +379,7 @@ fn parse_file(
         sha256: checksum(&text),
         transactional: header.transactional,
         display,
+        embedded: None,
     };
     Ok((header, file))
 }
@@ -456,6 +463,49 @@ impl Migrations {
         }
         names.sort();
         let parsed = parse_files(dir, display_dir, &names);
+        Self::assemble(dir, &names, parsed)
+    }
+
+    /// Revisions compiled into the program: `(file name, text)` pairs, as
+    /// `strata::build::embed` found them in `display_dir`.
+    pub fn from_texts(
+        display_dir: &str,
+        files: &[(&str, &'static str)],
+    ) -> Result<Migrations, ScriptError> {
+        let dir = Path::new(display_dir);
+        let mut files: Vec<(&str, &'static str)> = files
+            .iter()
+            .copied()
+            .filter(|(name, _)| classify(name).is_some())
+            .collect();
+        files.sort();
+        let names: Vec<String> = files.iter().map(|(n, _)| n.to_string()).collect();
+        let parsed = files
+            .iter()
+            .map(|(name, text)| {
+                let display = format!("{display_dir}/{name}");
+                let header = parse_header(text, &display)?;
+                Ok((
+                    header.clone(),
+                    ScriptFile {
+                        path: dir.join(name),
+                        sha256: checksum(text),
+                        transactional: header.transactional,
+                        display,
+                        embedded: Some(text),
+                    },
+                ))
+            })
+            .collect();
+        Self::assemble(dir, &names, parsed)
+    }
+
+    /// Pairs parsed up and down scripts into revisions and builds the graph.
+    fn assemble(
+        dir: &Path,
+        names: &[String],
+        parsed: Vec<Result<(Header, ScriptFile), ScriptError>>,
+    ) -> Result<Migrations, ScriptError> {
         let mut ups: BTreeMap<String, (String, Header, ScriptFile)> = BTreeMap::new();
         let mut downs: BTreeMap<String, (String, Header, ScriptFile)> = BTreeMap::new();
         for (name, parsed) in names.iter().zip(parsed) {

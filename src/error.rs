@@ -17,6 +17,9 @@ pub use crate::script::ScriptError;
 
 /// Anything strata can fail with. Match on [`Error::kind`] for the
 /// condition; the variants carry the details.
+/// Each variant's message (its `Display`) says what went wrong; the fields
+/// are the values that message names.
+#[allow(missing_docs)]
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -67,6 +70,9 @@ pub enum Error {
 }
 
 /// What can stop a run.
+/// Each variant's message (its `Display`) says what went wrong; the fields
+/// are the values that message names.
+#[allow(missing_docs)]
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RunError {

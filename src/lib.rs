@@ -1,31 +1,42 @@
 //! strata: schema migrations for SQLite, in the style of `flask db`.
 //!
-//! A developer declares the schema they want in `schema.sql`; strata diffs it
-//! against the live database, writes a versioned pair of up/down SQL scripts,
-//! and applies or reverts them safely. The code is a pipeline of plain data;
-//! only `schema::inspect`, `schema::load`, the script directory and the runner
-//! touch I/O:
+//! A developer declares the schema they want in `schema.sql`; the `strata`
+//! command diffs it against the live database and writes a versioned pair of
+//! up/down SQL scripts per revision. This library applies those revisions
+//! from inside an application, on its own [`rusqlite::Connection`], with
+//! the same bookkeeping as the command — so the two agree on every fact.
 //!
-//! ```text
-//! schema.sql ─load──▶ Schema (desired) ─┐
-//! live DB ──inspect─▶ Schema (current) ─┴─▶ diff ─▶ Vec<Change> ─reverse─▶ Vec<Change> (down)
-//!                                                       │                          │
-//!                                                     plan                       plan
-//!                                                       ▼                          ▼
-//!                                                  Plan (up)                  Plan (down)
-//!                                                       └────── render ───────────┘
-//!                                                                  ▼
-//!                                           migrations/<id>_<slug>.up.sql / .down.sql
-//!
-//! migrations/ ─load─▶ Vec<Revision> ─▶ RevisionGraph ─┐
-//! "head" | "+1" | "-1" | "base" | "2026…" ─▶ Target ──┼─▶ path ─▶ runner::apply ─▶ Report
-//! strata_history (applied revisions) ─────────────────┘          (one transaction per revision)
+//! ```
+//! # fn main() -> strata::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # std::fs::write(dir.path().join("1_users.up.sql"),
+//! #     "-- strata:revision 1\n-- strata:parent base\n-- strata:message users\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n").unwrap();
+//! # std::fs::write(dir.path().join("1_users.down.sql"), "-- strata:revision 1\nDROP TABLE users;\n").unwrap();
+//! # let migrations = dir.path();
+//! let conn = rusqlite::Connection::open_in_memory().unwrap();
+//! // An application embeds its revisions at build time instead:
+//! //   static MIGRATIONS: strata::Embedded = strata::embed!("migrations");
+//! //   let migrator = strata::Migrator::new(&MIGRATIONS)?;
+//! let migrator = strata::Migrator::from_dir(migrations)?;
+//! match migrator.upgrade(&conn) {
+//!     Ok(report) => assert_eq!(report.steps.len(), 1),
+//!     Err(e) if e.kind() == strata::ErrorKind::NewerDatabase => {
+//!         panic!("deploy the newer build: {e}")
+//!     }
+//!     Err(e) => return Err(e),
+//! }
+//! migrator.ensure_current(&conn)?;
+//! # Ok(()) }
 //! ```
 //!
-//! Imports point down only: `command → {runner, script, graph, history,
-//! plan, diff, schema, config} → sql`; `graph` imports no other strata
-//! module, and `schema` only the lexical `sql` layer. The binary in `src/bin/strata` is the edge: argument parsing,
-//! printing and exit codes.
+//! Start with [`embed!`] and [`Migrator`]; `docs/embedding.md` has the
+//! whole set-up (build script, features, the supported rusqlite range) and
+//! `docs/design.md` the architecture.
+//!
+//! Features: `bundled` (default) compiles SQLite in; `cli` (default) is the
+//! command-line tool — an application turns default features off.
+
+#![warn(missing_docs)]
 
 // The embedding API: what an application needs, documented.
 pub mod build;

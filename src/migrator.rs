@@ -51,6 +51,7 @@ pub struct Migrator {
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct Report {
+    /// Which way the run went.
     pub direction: Direction,
     /// Each revision applied or reverted, in order, with its duration.
     pub steps: Vec<Step>,
@@ -81,10 +82,13 @@ pub struct Status {
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct RevisionStatus {
+    /// The revision's id.
     pub revision: String,
+    /// Its `-- strata:message`.
     pub message: String,
     /// `applied`, `pending` or `edited`.
     pub state: &'static str,
+    /// When it was applied (UTC, as `strata_history` records it).
     pub applied_at: Option<String>,
 }
 

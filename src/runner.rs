@@ -79,12 +79,16 @@ impl Default for Options {
 /// One revision applied or reverted.
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
+    /// Applied (`upgrade`) or reverted (`downgrade`).
     pub direction: Direction,
+    /// The revision's id.
     pub revision: String,
     /// The revisions the database is at before an upgrade step, or after a
     /// downgrade step (the revision's parents).
     pub parents: Vec<String>,
+    /// Its `-- strata:message`.
     pub message: String,
+    /// How long its script and bookkeeping took.
     pub duration_ms: u64,
 }
 

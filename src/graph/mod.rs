@@ -16,6 +16,9 @@ use std::collections::{BTreeSet, BinaryHeap, HashMap};
 pub use target::Target;
 
 /// What can be wrong with a revision graph or with a target resolved on it.
+/// Each variant's message (its `Display`) says what went wrong; the fields
+/// are the values that message names.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GraphError {
     #[error("duplicate revision id '{0}'")]
@@ -106,11 +109,14 @@ impl GraphError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
+    /// Applying revisions.
     Upgrade,
+    /// Reverting them.
     Downgrade,
 }
 
 impl Direction {
+    /// `upgrade` or `downgrade`.
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::Upgrade => "upgrade",

@@ -21,6 +21,9 @@ const SLUG_MAX: usize = 40;
 const ID_MAX: usize = 64;
 
 /// What can be wrong with revision files or with a new revision's inputs.
+/// Each variant's message (its `Display`) says what went wrong; the fields
+/// are the values that message names.
+#[allow(missing_docs)]
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
     #[error("{file}: missing header: the first line must be `-- strata:revision ID`")]
@@ -78,6 +81,7 @@ pub enum ScriptError {
 }
 
 impl ScriptError {
+    /// A suggestion for the user, where one helps.
     pub fn hint(&self) -> Option<String> {
         match self {
             ScriptError::NoMigrationsDir(_) => Some("run `strata init` first".into()),

@@ -111,7 +111,7 @@ pub enum FunctionKind {
 /// The functions and collations the application registers on its own
 /// connections. SQLite stores views, triggers and indexes that use them
 /// without complaint, but strata's scratch databases must know them to
-/// prepare those objects, so they get stand-ins there (`db::register_app_sql`).
+/// prepare those objects, so they get stand-ins there (`command::register_app_sql`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AppSql {
     pub functions: std::collections::BTreeMap<String, FunctionSpec>,

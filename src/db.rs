@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+use crate::error::OpenError;
 use crate::{Error, Result};
 
 /// How long a read-only command waits for a writer's lock before giving up.
@@ -37,11 +38,11 @@ pub fn open_read_waiting(path: &Path, lock_timeout: Duration) -> Result<Option<C
 pub fn open_write(path: &Path, lock_timeout: Duration) -> Result<Connection> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.is_dir() {
-            return Err(Error::Failed(format!(
-                "cannot create database {}: directory {} does not exist",
-                display_path(path),
-                display_path(dir)
-            )));
+            return Err(OpenError::NoDirectory {
+                database: display_path(path),
+                dir: display_path(dir),
+            }
+            .into());
         }
     }
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -63,10 +64,7 @@ pub fn open_write(path: &Path, lock_timeout: Duration) -> Result<Connection> {
 fn check_writable(conn: &Connection, path: &Path) -> Result<()> {
     let shown = display_path(path);
     if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
-        return Err(Error::Hinted {
-            message: format!("database {shown} is read-only: its permissions do not let this user write it"),
-            hint: "check the file's owner and mode (or the mount), or run strata as a user who may write it".into(),
-        });
+        return Err(OpenError::ReadOnly { database: shown }.into());
     }
     #[cfg(unix)]
     {
@@ -80,13 +78,11 @@ fn check_writable(conn: &Connection, path: &Path) -> Result<()> {
             // preconditions.
             let writable = unsafe { libc::access(c_dir.as_ptr(), libc::W_OK | libc::X_OK) } == 0;
             if !writable {
-                return Err(Error::Hinted {
-                    message: format!(
-                        "directory {} is not writable, and SQLite must create its journal there to change {shown}",
-                        display_path(dir)
-                    ),
-                    hint: "let this user write the directory, or move the database to one it may write".into(),
-                });
+                return Err(OpenError::DirectoryNotWritable {
+                    dir: display_path(dir),
+                    database: shown,
+                }
+                .into());
             }
         }
     }
@@ -166,91 +162,5 @@ pub fn display_path(path: &Path) -> String {
         }
     }
     path.display().to_string()
-}
-
-#[cfg(feature = "cli")]
-pub use app_sql::register_app_sql;
-
-/// Stand-ins for the application's functions and collations, on scratch
-/// databases only (the command-line tool's autogenerate and checks).
-#[cfg(feature = "cli")]
-mod app_sql {
-    use rusqlite::Connection;
-
-    use crate::{Error, Result};
-
-    /// Registers stand-ins for the application's functions and collations
-    /// (strata.toml's `functions` and `collations`) on a scratch database, so
-    /// views, triggers and indexes that use them can be created and prepared.
-    ///
-    /// Only ever on scratch databases, which hold no one's data: a stand-in
-    /// function returns NULL and a stand-in collation sorts bytewise, which
-    /// would corrupt an index of the application's real database.
-    pub fn register_app_sql(conn: &Connection, app: &crate::config::AppSql) -> Result<()> {
-        use crate::config::FunctionKind;
-        use rusqlite::functions::FunctionFlags;
-        let flags = FunctionFlags::SQLITE_UTF8;
-        for (name, spec) in &app.functions {
-            let registered = match spec.kind {
-                FunctionKind::Scalar => {
-                    conn.create_scalar_function(name.as_str(), spec.args, flags, |_| {
-                        Ok(rusqlite::types::Value::Null)
-                    })
-                }
-                // A window function serves as a plain aggregate too, and a view
-                // may use it either way (`sortconcat(x) OVER (…)`).
-                FunctionKind::Aggregate => {
-                    conn.create_window_function(name.as_str(), spec.args, flags, StandIn)
-                }
-            };
-            registered.map_err(|e| {
-                Error::Failed(format!(
-                    "strata.toml declares function '{name}' with {} argument(s), which SQLite refuses: {e}",
-                    spec.args
-                ))
-            })?;
-        }
-        for name in &app.collations {
-            conn.create_collation(name.as_str(), |a, b| a.cmp(b))
-                .map_err(|e| Error::Failed(format!("strata.toml declares collation '{name}': {e}")))?;
-        }
-        Ok(())
-    }
-
-    impl rusqlite::functions::WindowAggregate<(), rusqlite::types::Value> for StandIn {
-        fn value(&self, _: Option<&mut ()>) -> rusqlite::Result<rusqlite::types::Value> {
-            Ok(rusqlite::types::Value::Null)
-        }
-
-        fn inverse(
-            &self,
-            _: &mut rusqlite::functions::Context<'_>,
-            _: &mut (),
-        ) -> rusqlite::Result<()> {
-            Ok(())
-        }
-    }
-
-    /// An aggregate (and window function) that accepts any rows and answers
-    /// NULL.
-    struct StandIn;
-
-    impl rusqlite::functions::Aggregate<(), rusqlite::types::Value> for StandIn {
-        fn init(&self, _: &mut rusqlite::functions::Context<'_>) -> rusqlite::Result<()> {
-            Ok(())
-        }
-
-        fn step(&self, _: &mut rusqlite::functions::Context<'_>, _: &mut ()) -> rusqlite::Result<()> {
-            Ok(())
-        }
-
-        fn finalize(
-            &self,
-            _: &mut rusqlite::functions::Context<'_>,
-            _: Option<()>,
-        ) -> rusqlite::Result<rusqlite::types::Value> {
-            Ok(rusqlite::types::Value::Null)
-        }
-    }
 }
 

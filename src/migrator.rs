@@ -338,9 +338,7 @@ fn is_empty(conn: &Connection) -> Result<bool> {
 fn backup_of(conn: &Connection) -> Result<PathBuf> {
     match conn.path().filter(|p| !p.is_empty()) {
         Some(path) => crate::db::backup(conn, Path::new(path)),
-        None => Err(Error::Usage(
-            "backup needs a database file; this connection is to an in-memory or temporary database".into(),
-        )),
+        None => Err(RunError::BackupNeedsFile.into()),
     }
 }
 

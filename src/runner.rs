@@ -719,10 +719,10 @@ pub fn rehash(conn: &Connection, rev: &Revision, opts: &Options) -> Result<bool>
     write_if_changed(conn, opts, || {
         let applied = history::read_applied(conn)?;
         let Some(row) = applied.iter().find(|a| a.revision == rev.id) else {
-            return Err(Error::Hinted {
-                message: format!("revision {} is not applied to this database", rev.id),
-                hint: "rehash accepts edited files of applied revisions only; a pending revision runs as it is now".into(),
-            });
+            return Err(RunError::NotApplied {
+                revision: rev.id.clone(),
+            }
+            .into());
         };
         if row.up_sha256 == rev.up.sha256 && row.down_sha256 == rev.down.sha256 {
             return Ok(false);

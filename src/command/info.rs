@@ -6,10 +6,11 @@ use std::collections::{BTreeSet, HashMap};
 use serde::Serialize;
 
 use crate::config::Project;
+use crate::error::CommandError;
 use crate::graph::Target;
 use crate::history::Applied;
 use crate::script::Revision;
-use crate::{Error, Result};
+use crate::Result;
 
 /// A revision's state in the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -76,9 +77,12 @@ fn range_end(migrations: &crate::script::Migrations, text: &str) -> Result<Optio
         Target::Head if text.is_empty() => Ok(None),
         Target::Head => Ok(Some(migrations.graph.single_head()?.to_string())),
         Target::Revision(t) => Ok(Some(migrations.graph.resolve(&t)?.to_string())),
-        Target::Relative(_) => Err(Error::Usage(format!(
-            "a history range takes revisions, `base` or `head`, not '{text}'"
-        ))),
+        Target::Relative(_) => Err(CommandError::BadTarget {
+            what: "a history range",
+            expected: "revisions, `base` or `head`",
+            given: text.to_string(),
+        }
+        .into()),
     }
 }
 
@@ -313,9 +317,12 @@ pub fn show(project: &Project, rev: Option<&str>) -> Result<ShowReport> {
         None | Some(Target::Head) => migrations.graph.single_head()?.to_string(),
         Some(Target::Revision(text)) => migrations.graph.resolve(&text)?.to_string(),
         Some(other) => {
-            return Err(Error::Usage(format!(
-                "show takes a revision or `head`, not '{other}'"
-            )))
+            return Err(CommandError::BadTarget {
+                what: "show",
+                expected: "a revision or `head`",
+                given: other.to_string(),
+            }
+            .into())
         }
     };
     let rev = migrations.get(&id).expect("resolved in this graph");

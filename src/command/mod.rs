@@ -6,11 +6,13 @@ mod autogen;
 mod draw;
 mod info;
 mod run;
+mod stand_ins;
 mod synth;
 
 /// Made-up rows for every empty table, as `verify` fills them; public for
 /// the test suite's corpus runs.
 #[doc(hidden)]
+pub use stand_ins::register_app_sql;
 pub use synth::fill_empty_tables;
 
 use std::collections::BTreeSet;
@@ -20,6 +22,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::config::{display_path, Locator, Project, CONFIG_FILE};
+use crate::error::CommandError;
 use crate::history::{self, Applied};
 use crate::runner::Options;
 use crate::script::{format_time, Migrations, NewRevision};
@@ -121,22 +124,19 @@ pub fn init(locator: &Locator, database: &str, from_db: bool) -> Result<InitRepo
     let adopted = if from_db {
         let path = dir.join(&db_path);
         let Some(conn) = db::open_read(&path)? else {
-            return Err(Error::Usage(format!(
-                "--from-db: database {} does not exist",
-                display_path(&path)
-            )));
+            return Err(CommandError::FromDbMissing {
+                database: display_path(&path),
+            }
+            .into());
         };
         if !history::read_applied(&conn)?.is_empty() {
-            return Err(Error::Usage(format!(
-                "--from-db: {} already records strata revisions",
-                display_path(&path)
-            )));
+            return Err(CommandError::FromDbManaged {
+                database: display_path(&path),
+            }
+            .into());
         }
         if dir.join("schema.sql").exists() {
-            return Err(Error::Usage(
-                "--from-db writes schema.sql from the database, and schema.sql exists; move it away first"
-                    .into(),
-            ));
+            return Err(CommandError::FromDbSchemaExists.into());
         }
         let live = crate::schema::inspect::inspect(&conn)?;
         let app_sql = detect_app_sql(&live)?;
@@ -153,10 +153,10 @@ pub fn init(locator: &Locator, database: &str, from_db: bool) -> Result<InitRepo
     let migrations = dir.join("migrations");
     let schema = dir.join("schema.sql");
     if config.exists() {
-        return Err(Error::Usage(format!(
-            "{} already exists: this is a strata project already",
-            display_path(&config)
-        )));
+        return Err(CommandError::ProjectExists {
+            file: display_path(&config),
+        }
+        .into());
     }
     if migrations.is_dir()
         && fs::read_dir(&migrations)
@@ -164,10 +164,10 @@ pub fn init(locator: &Locator, database: &str, from_db: bool) -> Result<InitRepo
             .next()
             .is_some()
     {
-        return Err(Error::Usage(format!(
-            "{} exists and is not empty",
-            display_path(&migrations)
-        )));
+        return Err(CommandError::MigrationsNotEmpty {
+            dir: display_path(&migrations),
+        }
+        .into());
     }
     let mut report = InitReport {
         created: Vec::new(),
@@ -308,18 +308,21 @@ pub fn merge(
     parents.dedup();
     let unique: BTreeSet<&String> = parents.iter().collect();
     if unique.len() < 2 {
-        return Err(Error::Failed(if revs.is_empty() {
-            "nothing to merge: the revision graph has a single head".into()
+        return Err(if revs.is_empty() {
+            CommandError::NothingToMerge
         } else {
-            "a merge needs at least two different revisions".into()
-        }));
+            CommandError::MergeNeedsTwo
+        }
+        .into());
     }
     for a in &parents {
         for b in &parents {
             if a != b && migrations.graph.ancestors(b).contains(a) {
-                return Err(Error::Failed(format!(
-                    "cannot merge {a} with {b}: {a} is already an ancestor of {b}"
-                )));
+                return Err(CommandError::MergeAncestor {
+                    ancestor: a.clone(),
+                    descendant: b.clone(),
+                }
+                .into());
             }
         }
     }
@@ -350,7 +353,7 @@ fn detect_app_sql(schema: &crate::schema::Schema) -> Result<crate::config::AppSq
     for _ in 0..=schema.objects.len() + schema.tables.len() + 1 {
         let conn = rusqlite::Connection::open_in_memory()
             .map_err(Error::sqlite("opening a scratch database"))?;
-        db::register_app_sql(&conn, &app)?;
+        register_app_sql(&conn, &app)?;
         let err = match crate::schema::load::load_into(conn, &text, "schema.sql") {
             Ok(_) => return Ok(app),
             Err(e) => e,
@@ -386,25 +389,26 @@ fn detect_app_sql(schema: &crate::schema::Schema) -> Result<crate::config::AppSq
                         },
                     );
                 }
-                Some(spec) if spec.kind == FunctionKind::Scalar => spec.kind = FunctionKind::Aggregate,
+                Some(spec) if spec.kind == FunctionKind::Scalar => {
+                    spec.kind = FunctionKind::Aggregate
+                }
                 Some(_) => {
-                    return Err(Error::Failed(format!(
-                        "--from-db: the database's schema does not load back as schema.sql ({message}); nothing was written"
-                    )))
+                    return Err(CommandError::FromDbUnloadable {
+                        reason: Some(message.to_string()),
+                    }
+                    .into())
                 }
             }
         } else if let Some(name) = name_after("no such collation sequence: ") {
             app.collations.push(name);
         } else {
-            return Err(Error::Failed(format!(
-                "--from-db: the database's schema does not load back as schema.sql ({message}); nothing was written"
-            )));
+            return Err(CommandError::FromDbUnloadable {
+                reason: Some(message.to_string()),
+            }
+            .into());
         }
     }
-    Err(Error::Failed(
-        "--from-db: the database's schema does not load back as schema.sql; nothing was written"
-            .into(),
-    ))
+    Err(CommandError::FromDbUnloadable { reason: None }.into())
 }
 
 /// `text` as one word for a POSIX shell, so a hint that names it can be

@@ -6,9 +6,10 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use crate::config::{display_path, Project};
+use crate::error::CommandError;
 use crate::graph::{Direction, GraphError, Target};
 use crate::runner::{self, Options, Report, Step};
-use crate::{db, history, Error, Result};
+use crate::{db, history, Result};
 
 /// What an upgrade or downgrade did.
 #[derive(Debug, Clone, Serialize)]
@@ -154,9 +155,12 @@ pub fn render_sql(
                     migrations.graph.ancestors(migrations.graph.resolve(&text)?)
                 }
                 Target::Relative(_) => {
-                    return Err(Error::Usage(format!(
-                        "the start of a --sql range must be a revision, `base` or `head`, not '{from_text}'"
-                    )))
+                    return Err(CommandError::BadTarget {
+                        what: "the start of a --sql range",
+                        expected: "a revision, `base` or `head`",
+                        given: from_text.to_string(),
+                    }
+                    .into())
                 }
             },
             "range",
@@ -171,9 +175,10 @@ pub fn render_sql(
                 }
                 (false, Direction::Upgrade) => (BTreeSet::new(), "base"),
                 (false, Direction::Downgrade) => {
-                    return Err(Error::Usage(format!(
-                        "downgrade --sql needs a database to start from, or a range FROM:TO (for example `head:{to_text}`)"
-                    )))
+                    return Err(CommandError::DowngradeSqlNeedsStart {
+                        target: to_text.to_string(),
+                    }
+                    .into())
                 }
             }
         }
@@ -234,10 +239,11 @@ pub fn rehash(project: &Project, rev_text: &str, options: &Options) -> Result<Re
     let rev = migrations.get(&id).expect("resolved ids exist");
     let path = project.database()?;
     if !path.exists() {
-        return Err(Error::Failed(format!(
-            "database {} does not exist",
-            display_path(path)
-        )));
+        return Err(CommandError::DatabaseMissing {
+            database: display_path(path),
+            hint: false,
+        }
+        .into());
     }
     let conn = db::open_write(path, options.lock_timeout)?;
     let changed = runner::rehash(&conn, rev, options)?;

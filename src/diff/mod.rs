@@ -16,10 +16,12 @@
 //! indexes, views and triggers.
 
 mod change;
+mod rename;
 
 use std::collections::BTreeSet;
 
 pub use change::{is_narrowing, Change, Detail};
+pub use rename::{suggest_renames, RenameSuggestion};
 
 use crate::schema::{Column, ConstraintKind, ConstraintText, Object, ObjectKind, Schema, Table};
 use crate::sql::{key_of, tokenize};

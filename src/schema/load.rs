@@ -24,6 +24,13 @@ pub enum LoadError {
         line: usize,
         message: String,
     },
+    /// A statement that declares nothing: data changes, PRAGMAs, `ALTER`.
+    #[error("{file}:{line}: only CREATE TABLE, CREATE INDEX, CREATE VIEW and CREATE TRIGGER statements belong in schema.sql (found `{found}`)")]
+    NotDeclaration {
+        file: String,
+        line: usize,
+        found: String,
+    },
     #[error("{file}: {source}")]
     Inspect { file: String, source: InspectError },
 }
@@ -31,7 +38,7 @@ pub enum LoadError {
 impl LoadError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            LoadError::Statement { message, .. } if message.contains("only CREATE") => Some(
+            LoadError::NotDeclaration { .. } => Some(
                 "schema.sql declares the schema; put data changes in a revision (`strata revision -m …`)"
                     .into(),
             ),
@@ -72,7 +79,14 @@ pub fn load_into(
     };
     let mut declared: Vec<Declared> = Vec::new();
     for stmt in split(text) {
-        let name = declared_name(stmt.text).map_err(|m| bad(stmt.line, m))?;
+        let name = declared_name(stmt.text).map_err(|refusal| match refusal {
+            Refusal::NotDeclaration(found) => LoadError::NotDeclaration {
+                file: file.to_string(),
+                line: stmt.line,
+                found,
+            },
+            Refusal::Other(message) => bad(stmt.line, message),
+        })?;
         if is_sqlite_statistics(&name) {
             // ANALYZE output, as `sqlite3 .schema` prints it: SQLite makes
             // and owns these tables (and refuses to have them created).
@@ -160,16 +174,25 @@ pub fn check_references(conn: &Connection) -> Result<(), String> {
     })
 }
 
+/// Why a statement does not belong in schema.sql.
+enum Refusal {
+    /// Not a CREATE of a table, index, view or trigger: what it is instead.
+    NotDeclaration(String),
+    Other(String),
+}
+
+impl From<&str> for Refusal {
+    fn from(message: &str) -> Refusal {
+        Refusal::Other(message.to_string())
+    }
+}
+
 /// The name a statement creates, or why it does not belong in schema.sql.
-fn declared_name(stmt: &str) -> Result<String, String> {
+fn declared_name(stmt: &str) -> Result<String, Refusal> {
     let tokens = tokenize(stmt);
     let words: Vec<&str> = tokens.iter().take(3).map(|t| t.text).collect();
     let first = tokens.first().map(|t| t.text.to_ascii_uppercase());
-    let refuse = |found: String| {
-        Err(format!(
-            "only CREATE TABLE, CREATE INDEX, CREATE VIEW and CREATE TRIGGER statements belong in schema.sql (found `{found}`)"
-        ))
-    };
+    let refuse = |found: String| Err(Refusal::NotDeclaration(found));
     if first.as_deref() != Some("CREATE") {
         return refuse(first.unwrap_or_default());
     }
@@ -202,9 +225,9 @@ fn declared_name(stmt: &str) -> Result<String, String> {
     if tokens.get(i + 1).is_some_and(|t| t.is_punct(".")) {
         let schema = tokens[i].value();
         if !schema.eq_ignore_ascii_case("main") {
-            return Err(format!(
+            return Err(Refusal::Other(format!(
                 "objects in schema '{schema}' do not belong in schema.sql; declare them without a schema prefix"
-            ));
+            )));
         }
         i += 2;
     }

@@ -18,7 +18,7 @@ fn corpus_dir(name: &str) -> PathBuf {
 /// Columns of each table of `sql`, executed in memory.
 fn columns_of(sql: &str, app: &strata::config::AppSql) -> BTreeMap<String, Vec<String>> {
     let conn = Connection::open_in_memory().unwrap();
-    strata::db::register_app_sql(&conn, app).unwrap();
+    strata::command::register_app_sql(&conn, app).unwrap();
     conn.execute_batch(sql).unwrap();
     let mut out = BTreeMap::new();
     let tables: Vec<String> = conn
@@ -114,7 +114,7 @@ fn lifecycle(name: &str) {
 
     // The application's database at v1, with rows in every table.
     let conn = Connection::open(dir.join("app.db")).unwrap();
-    strata::db::register_app_sql(&conn, &app).unwrap();
+    strata::command::register_app_sql(&conn, &app).unwrap();
     conn.execute_batch(&v1).unwrap();
     if let Some(data) = read("data.sql") {
         conn.execute_batch(&data).unwrap();

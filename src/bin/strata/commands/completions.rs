@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use clap::CommandFactory;
 
 use crate::Ctx;
+use strata::error::CommandError;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -14,10 +15,11 @@ pub struct Args {
 /// Prints the completion script for `shell` on stdout.
 pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     if ctx.out.json() {
-        return Err(strata::Error::Usage(format!(
-            "`{}` prints a file for a shell or man, which --format json cannot carry",
-            "completions"
-        ))
+        return Err(strata::Error::from(CommandError::NotJson {
+            what: "`completions`",
+            carries: "a file for a shell or man",
+            advice: "",
+        })
         .into());
     }
     let mut cmd = crate::Cli::command();

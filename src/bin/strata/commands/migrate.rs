@@ -1,7 +1,8 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use strata::command::{MigrateRequest, RenameSuggestion};
+use strata::command::MigrateRequest;
+use strata::diff::RenameSuggestion;
 
 use crate::Ctx;
 

@@ -104,10 +104,7 @@ pub fn exec(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             crate::output::Format::Dot | crate::output::Format::Mermaid
         )
     {
-        return Err(strata::Error::Usage(
-            "--format dot and --format mermaid are for `strata graph` and `strata erd`; other commands print text or json".into(),
-        )
-        .into());
+        return Err(strata::Error::from(strata::error::CommandError::NotAPicture).into());
     }
     match command {
         Command::Init(args) => init::exec(args, ctx),

@@ -6,6 +6,7 @@ use strata::graph::Direction;
 use strata::runner::{Options, RowProgress, Statement};
 
 use crate::Ctx;
+use strata::error::CommandError;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -57,10 +58,11 @@ pub fn run(
     if args.sql {
         if ctx.out.json() {
             // One document per command: a script is not one.
-            return Err(strata::Error::Usage(
-                "--sql prints an SQL script, which --format json cannot carry; drop one of the two"
-                    .into(),
-            )
+            return Err(strata::Error::from(CommandError::NotJson {
+                what: "--sql",
+                carries: "an SQL script",
+                advice: "; drop one of the two",
+            })
             .into());
         }
         let rendered =

@@ -9,6 +9,11 @@
 use std::path::PathBuf;
 
 #[cfg(feature = "cli")]
+mod command;
+#[cfg(feature = "cli")]
+pub use command::CommandError;
+
+#[cfg(feature = "cli")]
 use crate::config::ConfigError;
 pub use crate::graph::GraphError;
 #[cfg(feature = "cli")]
@@ -44,9 +49,13 @@ pub enum Error {
     #[cfg(feature = "cli")]
     #[error(transparent)]
     Inspect(#[from] InspectError),
-    /// An operation that failed, with a suggestion (exit code 1).
-    #[error("{message}")]
-    Hinted { message: String, hint: String },
+    /// A command-line verb refused or failed.
+    #[cfg(feature = "cli")]
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    /// The database file cannot be opened as asked.
+    #[error(transparent)]
+    Open(#[from] OpenError),
     /// SQLite failed outside any revision's script.
     #[error("{context}: {source}")]
     Sqlite {
@@ -61,12 +70,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A request that makes no sense as given (exit code 2).
-    #[error("{0}")]
-    Usage(String),
-    /// An operation that could not be carried out (exit code 1).
-    #[error("{0}")]
-    Failed(String),
 }
 
 /// What can stop a run.
@@ -124,6 +127,14 @@ pub enum RunError {
     /// `ensure_current`: revisions are still to be applied.
     #[error("the database is not at the head revision: {} pending ({})", plural(.pending.len(), "revision"), .pending.join(", "))]
     NotCurrent { pending: Vec<String> },
+    /// `rehash` of a revision the database has not applied.
+    #[error("revision {revision} is not applied to this database")]
+    NotApplied { revision: String },
+    /// A backup asked of a connection with no file behind it.
+    #[error(
+        "backup needs a database file; this connection is to an in-memory or temporary database"
+    )]
+    BackupNeedsFile,
     #[error("revision {revision} runs outside a transaction (`-- strata:transaction off`), which {mode} cannot do")]
     NonTransactional {
         revision: String,
@@ -137,6 +148,30 @@ pub enum RunError {
     },
     #[error("interrupted: the revision in progress was rolled back; revisions committed before it stay applied")]
     Interrupted,
+}
+
+/// Why a database cannot be opened for writing; said before any work starts.
+#[allow(missing_docs)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    #[error("cannot create database {database}: directory {dir} does not exist")]
+    NoDirectory { database: String, dir: String },
+    #[error("database {database} is read-only: its permissions do not let this user write it")]
+    ReadOnly { database: String },
+    #[error("directory {dir} is not writable, and SQLite must create its journal there to change {database}")]
+    DirectoryNotWritable { dir: String, database: String },
+}
+
+impl OpenError {
+    /// A suggestion for the user.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            OpenError::NoDirectory { .. } => return None,
+            OpenError::ReadOnly { .. } => "check the file's owner and mode (or the mount), or run strata as a user who may write it".into(),
+            OpenError::DirectoryNotWritable { .. } => "let this user write the directory, or move the database to one it may write".into(),
+        })
+    }
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -179,6 +214,9 @@ impl RunError {
                 "fix the rows (or the script) so every foreign key points at an existing row; nothing was changed".into(),
             ),
             RunError::NewerBookkeeping { .. } => Some("upgrade strata".into()),
+            RunError::NotApplied { .. } => Some(
+                "rehash accepts edited files of applied revisions only; a pending revision runs as it is now".into(),
+            ),
             _ => None,
         }
     }
@@ -230,14 +268,16 @@ impl Error {
                 RunError::UnknownApplied { .. } => ErrorKind::NewerDatabase,
                 RunError::NewerBookkeeping { .. } => ErrorKind::NewerBookkeeping,
                 RunError::NotCurrent { .. } => ErrorKind::NotCurrent,
-                RunError::NonTransactional { .. } => ErrorKind::Usage,
+                RunError::NonTransactional { .. } | RunError::BackupNeedsFile => ErrorKind::Usage,
+                RunError::NotApplied { .. } => ErrorKind::Other,
                 RunError::Conflict { .. } => ErrorKind::Conflict,
                 RunError::Interrupted => ErrorKind::Interrupted,
             },
             Error::Graph(GraphError::MissingApplied(_)) => ErrorKind::NewerDatabase,
             Error::Graph(e) if e.is_usage() => ErrorKind::Usage,
             Error::Graph(_) | Error::Script(_) => ErrorKind::BadMigrations,
-            Error::Usage(_) => ErrorKind::Usage,
+            #[cfg(feature = "cli")]
+            Error::Command(e) if e.is_usage() => ErrorKind::Usage,
             Error::Sqlite { source, .. } if is_busy(source) => ErrorKind::Locked,
             _ => ErrorKind::Other,
         }
@@ -260,10 +300,12 @@ impl Error {
             Error::Config(e) => e.hint(),
             #[cfg(feature = "cli")]
             Error::Schema(e) => e.hint(),
+            #[cfg(feature = "cli")]
+            Error::Command(e) => e.hint(),
             Error::Graph(e) => e.hint(),
             Error::Run(e) => e.hint(),
+            Error::Open(e) => e.hint(),
             Error::Script(e) => e.hint(),
-            Error::Hinted { hint, .. } => Some(hint.clone()),
             Error::Sqlite { source, .. } if is_busy(source) => Some(
                 "another process holds a lock on the database (an upgrade, or an application's write transaction); try again when it finishes".into(),
             ),

@@ -1,0 +1,170 @@
+//! What the command-line tool's verbs refuse or fail at, beyond the runner
+//! and the files: autogenerate's questions, flags that name nothing, a
+//! project that is not ready. Each variant is exit code 2 (the request
+//! makes no sense as given) or 1 (the project or database is not ready for
+//! it); see [`CommandError::is_usage`].
+
+/// Each variant's message (its `Display`) says what went wrong; the fields
+/// are the values that message names.
+#[allow(missing_docs)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    // The project.
+    #[error("{file} not found")]
+    SchemaMissing { file: String },
+    #[error("{file} is not UTF-8 text")]
+    SchemaNotUtf8 { file: String },
+    #[error("database {database} does not exist")]
+    DatabaseMissing { database: String, hint: bool },
+    #[error("{file} already exists: this is a strata project already")]
+    ProjectExists { file: String },
+    #[error("{dir} exists and is not empty")]
+    MigrationsNotEmpty { dir: String },
+
+    // `migrate`.
+    #[error("the revision graph has several heads ({})", .heads.join(", "))]
+    SeveralHeads { heads: Vec<String> },
+    #[error("Target database is not up to date: it is at {current}, the head is {head}")]
+    NotUpToDate { current: String, head: String },
+    #[error("{file} declares nothing, so this revision would drop every table of the database")]
+    EmptySchema { file: String },
+    #[error("{} A rename keeps the data; a drop loses it. Nothing was written", .questions.join(" "))]
+    UndecidedRenames {
+        questions: Vec<String>,
+        /// The command that takes the renames.
+        keep: String,
+        /// The command that says they are drops.
+        drop: String,
+    },
+    #[error("cannot add NOT NULL column '{table}.{column}' without a default: existing rows would have no value for it")]
+    NotNullWithoutDefault {
+        table: String,
+        column: String,
+        hint: String,
+    },
+    #[error("--fill {table}.{column}: this revision adds no column '{column}' to an existing table '{table}', in either direction")]
+    FillNoColumn { table: String, column: String },
+    #[error("{flag} takes {expected}, not '{given}'")]
+    BadFlagValue {
+        flag: &'static str,
+        expected: &'static str,
+        given: String,
+    },
+    #[error("{flag}: the database has no table '{table}'")]
+    RenameNoTable { flag: String, table: String },
+    #[error("{flag}: the database already has a table '{table}'")]
+    RenameTableExists { flag: String, table: String },
+    #[error("{flag}: table '{table}' has no column '{column}'")]
+    RenameNoColumn {
+        flag: String,
+        table: String,
+        column: String,
+    },
+    #[error("{flag}: table '{table}' already has a column '{column}'")]
+    RenameColumnExists {
+        flag: String,
+        table: String,
+        column: String,
+    },
+    #[error("{flag}: {message}")]
+    RenameFailed { flag: String, message: String },
+    #[error("strata could not plan this change correctly ({what}: {detail}); nothing was written. Please report this as a bug in strata")]
+    PlannerBug { what: String, detail: String },
+    #[error("{0} failed unexpectedly")]
+    Crashed(&'static str),
+
+    // `init --from-db`.
+    #[error("--from-db: database {database} does not exist")]
+    FromDbMissing { database: String },
+    #[error("--from-db: {database} already records strata revisions")]
+    FromDbManaged { database: String },
+    #[error(
+        "--from-db writes schema.sql from the database, and schema.sql exists; move it away first"
+    )]
+    FromDbSchemaExists,
+    #[error("--from-db: the database's schema does not load back as schema.sql{}; nothing was written", .reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    FromDbUnloadable { reason: Option<String> },
+
+    // `merge`.
+    #[error("nothing to merge: the revision graph has a single head")]
+    NothingToMerge,
+    #[error("a merge needs at least two different revisions")]
+    MergeNeedsTwo,
+    #[error("cannot merge {ancestor} with {descendant}: {ancestor} is already an ancestor of {descendant}")]
+    MergeAncestor {
+        ancestor: String,
+        descendant: String,
+    },
+
+    // Targets a verb cannot take.
+    #[error("{what} takes {expected}, not '{given}'")]
+    BadTarget {
+        what: &'static str,
+        expected: &'static str,
+        given: String,
+    },
+    #[error("downgrade --sql needs a database to start from, or a range FROM:TO (for example `head:{target}`)")]
+    DowngradeSqlNeedsStart { target: String },
+
+    // What the output format cannot carry.
+    #[error("{what} prints {carries}, which --format json cannot carry{advice}")]
+    NotJson {
+        what: &'static str,
+        carries: &'static str,
+        advice: &'static str,
+    },
+    #[error("--format dot and --format mermaid are for `strata graph` and `strata erd`; other commands print text or json")]
+    NotAPicture,
+
+    // strata.toml's application SQL.
+    #[error("strata.toml declares function '{name}' with {args} argument(s), which SQLite refuses: {message}")]
+    BadFunction {
+        name: String,
+        args: i32,
+        message: String,
+    },
+    #[error("strata.toml declares collation '{name}': {message}")]
+    BadCollation { name: String, message: String },
+}
+
+impl CommandError {
+    /// Whether the request itself is wrong (exit code 2), rather than the
+    /// project or database not being ready for it (1).
+    pub fn is_usage(&self) -> bool {
+        use CommandError::*;
+        matches!(
+            self,
+            ProjectExists { .. }
+                | MigrationsNotEmpty { .. }
+                | FillNoColumn { .. }
+                | BadFlagValue { .. }
+                | RenameNoTable { .. }
+                | RenameTableExists { .. }
+                | RenameNoColumn { .. }
+                | RenameColumnExists { .. }
+                | FromDbMissing { .. }
+                | FromDbManaged { .. }
+                | FromDbSchemaExists
+                | BadTarget { .. }
+                | DowngradeSqlNeedsStart { .. }
+                | NotJson { .. }
+                | NotAPicture
+        )
+    }
+
+    /// A suggestion for the user, where one helps.
+    pub fn hint(&self) -> Option<String> {
+        use CommandError::*;
+        Some(match self {
+            SchemaMissing { .. } => "declare the schema you want there, or start from the database with `strata dump > schema.sql`".into(),
+            DatabaseMissing { hint: true, .. } => "`strata upgrade` creates it".into(),
+            SeveralHeads { .. } => "join them first with `strata merge -m \"merge heads\"`, then upgrade".into(),
+            NotUpToDate { .. } => "run `strata upgrade` first, so the new revision starts from the head".into(),
+            EmptySchema { .. } => "if the file was emptied by mistake, restore it; to really drop everything, write the revision by hand: `strata revision -m \"drop everything\"`".into(),
+            UndecidedRenames { keep, drop, .. } => format!("keep the data: `{keep}`; or, if it really is a drop: `{drop}`"),
+            NotNullWithoutDefault { hint, .. } => hint.clone(),
+            _ => return None,
+        })
+    }
+}

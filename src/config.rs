@@ -81,6 +81,10 @@ pub struct ConfigFile {
     /// The application's own SQL functions, by name.
     #[serde(default)]
     pub functions: std::collections::BTreeMap<String, FunctionSpec>,
+    /// Tables strata leaves alone (`*` matches any run of characters):
+    /// another tool's bookkeeping, a replication tool's tables.
+    #[serde(default)]
+    pub exclude: Vec<String>,
 }
 
 /// How strata.toml declares one of the application's SQL functions:
@@ -203,6 +207,8 @@ pub struct Project {
     pub database_source: Option<Source>,
     /// The application's functions and collations (strata.toml).
     pub app_sql: AppSql,
+    /// strata.toml's `exclude` patterns.
+    pub exclude: Vec<String>,
 }
 
 impl Project {
@@ -264,6 +270,7 @@ impl Project {
                 functions: file.functions,
                 collations: file.collations,
             },
+            exclude: file.exclude,
         })
     }
 
@@ -284,6 +291,7 @@ impl Project {
                     database_source: Some(source),
                     root: start,
                     app_sql: AppSql::default(),
+                    exclude: Vec::new(),
                 })
             }
             other => other,
@@ -291,6 +299,41 @@ impl Project {
     }
 
     /// The database path, or an error saying none is configured.
+    /// A project that does not exist yet, for `strata import` to create in
+    /// the starting directory: its database from `-d`, `DATABASE_URL` or a
+    /// `.env` there (as sqlx and dbmate projects keep it), revisions in
+    /// `migrations`.
+    pub fn to_create(locator: &Locator, migrations: &str) -> Result<Project, ConfigError> {
+        let start = start_dir(locator)?;
+        let dotenv = match &locator.database_url {
+            Some(url) if !url.is_empty() => None,
+            _ => read_dotenv(&start.join(".env"))?,
+        };
+        let located = Locator {
+            database_url: locator.database_url.clone().or(dotenv),
+            ..locator.clone()
+        };
+        let (database, database_source) = match resolve_database(&located, None)? {
+            Some((path, source)) => (Some(start.join(path)), Some(source)),
+            None => (None, None),
+        };
+        Ok(Project {
+            config_path: start.join(CONFIG_FILE),
+            schema: start.join(default_schema()),
+            migrations: start.join(migrations),
+            database,
+            database_source,
+            root: start,
+            app_sql: AppSql::default(),
+            exclude: Vec::new(),
+        })
+    }
+
+    /// Whether strata.toml's `exclude` names `table`.
+    pub fn excludes(&self, table: &str) -> bool {
+        self.exclude.iter().any(|p| glob_match(p, table))
+    }
+
     pub fn database(&self) -> Result<&Path, ConfigError> {
         self.database.as_deref().ok_or(ConfigError::NoDatabase)
     }
@@ -419,6 +462,32 @@ pub fn parse_database_url(url: &str) -> Result<PathBuf, ConfigError> {
 }
 
 /// The text `strata init` writes into `strata.toml`.
+/// `*` matches any run of characters, case-insensitively (SQLite's names are).
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n) = (pattern.to_lowercase(), name.to_lowercase());
+    let parts: Vec<&str> = p.split('*').collect();
+    if parts.len() == 1 {
+        return p == n;
+    }
+    let mut rest = n.as_str();
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            let Some(r) = rest.strip_prefix(part) else {
+                return false;
+            };
+            rest = r;
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
 pub fn render_config(database: &str, app_sql: &AppSql) -> String {
     let database = toml::Value::String(database.to_string());
     let mut out = format!(
@@ -445,6 +514,16 @@ mod tests {
 
     /// Issue 9.6: the application's functions and collations, read and
     /// written back the same.
+    #[test]
+    fn exclude_patterns() {
+        assert!(glob_match("_litestream_*", "_litestream_seq"));
+        assert!(glob_match("schema_migrations", "Schema_Migrations"));
+        assert!(glob_match("*_audit", "user_audit"));
+        assert!(glob_match("a*b*c", "axxbyyc"));
+        assert!(!glob_match("a*b*c", "axxbyy"));
+        assert!(!glob_match("user", "users"));
+    }
+
     #[test]
     fn application_sql_round_trips_through_toml() {
         let text = "database = \"app.db\"\ncollations = [\"unicase\"]\n[functions]\ntitle_sort = { args = 1 }\nsortconcat = { args = 2, kind = \"aggregate\" }\n";

@@ -4,6 +4,7 @@
 
 mod autogen;
 mod draw;
+mod import;
 mod info;
 mod run;
 mod stand_ins;
@@ -30,6 +31,7 @@ use crate::{db, Error, Result};
 
 pub use autogen::*;
 pub use draw::*;
+pub use import::{import, ImportReport, ImportRequest, ImportedRevision, Peer};
 pub use info::*;
 pub use run::*;
 

@@ -107,6 +107,58 @@ pub enum CommandError {
     #[error("downgrade --sql needs a database to start from, or a range FROM:TO (for example `head:{target}`)")]
     DowngradeSqlNeedsStart { target: String },
 
+    // `import`.
+    #[error("the database has no {table} table: {tool} has not run here (or its table has another name)")]
+    ImportNoHistory {
+        tool: &'static str,
+        table: &'static str,
+    },
+    #[error("no {tool} migrations directory here (looked for {}); name it with --dir", .tried.join(", "))]
+    ImportNoDir {
+        tool: &'static str,
+        tried: Vec<String>,
+    },
+    #[error("{tool}'s migrations are in {dir}, where strata.toml also puts strata's revisions")]
+    ImportSameDir { tool: &'static str, dir: String },
+    #[error("{tool} records version {version} as applied, but no migration file defines it")]
+    ImportMissingFile { tool: &'static str, version: String },
+    #[error("{tool}'s applied migration {version} is different from the file {file}: it was edited after it ran")]
+    ImportDivergent {
+        tool: &'static str,
+        version: String,
+        file: String,
+    },
+    #[error("{tool}'s migration {version} is partially applied (a failed run left success = false in {table})")]
+    ImportDirty {
+        tool: &'static str,
+        version: String,
+        table: &'static str,
+    },
+    #[error("{file}: {tool} runs it as code, which strata cannot carry as SQL")]
+    ImportOpaque { tool: &'static str, file: String },
+    #[error("{tool} refuses its migrations: {message}")]
+    ImportPeerRefused { tool: &'static str, message: String },
+    #[error("{tool} applied {applied} but not the earlier {pending}: strata needs the applied migrations to come first")]
+    ImportOutOfOrder {
+        tool: &'static str,
+        applied: String,
+        pending: String,
+    },
+    #[error("{file} does not run on an empty database ({message}), so its down script cannot be generated")]
+    ImportReplay { file: String, message: String },
+    #[error("revision {revision} already exists in {file} with other content: it was imported from another state of the history")]
+    ImportConflict { revision: String, file: String },
+    #[error("{database} already records strata revisions that this import does not explain")]
+    ImportManaged { database: String },
+    #[error("the database is at several Alembic heads ({}): merge them first", .heads.join(", "))]
+    ImportAlembicHeads { heads: Vec<String> },
+    #[error("the database is at Alembic revision {at}, but migrations/versions goes on to {head}")]
+    ImportAlembicBehind { at: String, head: String },
+    #[error("the database is at Alembic revision {at}, which no file in {dir} defines")]
+    ImportAlembicUnknown { at: String, dir: String },
+    #[error("alembic_version is empty: Flask-Migrate has not upgraded this database")]
+    ImportAlembicEmpty,
+
     // What the output format cannot carry.
     #[error("{what} prints {carries}, which --format json cannot carry{advice}")]
     NotJson {
@@ -150,6 +202,7 @@ impl CommandError {
                 | DowngradeSqlNeedsStart { .. }
                 | NotJson { .. }
                 | NotAPicture
+                | ImportNoDir { .. }
         )
     }
 
@@ -164,6 +217,14 @@ impl CommandError {
             EmptySchema { .. } => "if the file was emptied by mistake, restore it; to really drop everything, write the revision by hand: `strata revision -m \"drop everything\"`".into(),
             UndecidedRenames { keep, drop, .. } => format!("keep the data: `{keep}`; or, if it really is a drop: `{drop}`"),
             NotNullWithoutDefault { hint, .. } => hint.clone(),
+            ImportNoHistory { .. } => "run the import where the tool's database is: -d PATH or DATABASE_URL".into(),
+            ImportSameDir { .. } => "keep strata's revisions elsewhere: `migrations = \"strata/migrations\"` in strata.toml".into(),
+            ImportMissingFile { .. } | ImportDivergent { .. } => "restore the tool's migration files from version control as they were when they ran; nothing was written".into(),
+            ImportDirty { tool, version, table } => format!("fix the database by hand as {tool} asks, then remove version {version}'s row from {table}; nothing was written"),
+            ImportOutOfOrder { .. } => "apply or revert with the tool until its applied migrations are the first ones, then import".into(),
+            ImportAlembicHeads { .. } => "run `flask db merge -m \"merge heads\"` and `flask db upgrade`, then import".into(),
+            ImportAlembicBehind { .. } => "run `flask db upgrade` first, so the baseline is the last Alembic revision".into(),
+            ImportManaged { .. } => "this database is strata's already: `strata history` shows what it records".into(),
             _ => return None,
         })
     }

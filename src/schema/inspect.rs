@@ -7,8 +7,8 @@ use rusqlite::Connection;
 
 use super::table::{parse_table, ColumnText};
 use super::{
-    is_internal, is_virtual, Column, ForeignKey, Object, ObjectKind, Schema, Table, VirtualTable,
-    VIRTUAL_MODULES,
+    is_internal, is_peer_bookkeeping, is_virtual, Column, ForeignKey, Object, ObjectKind, Schema,
+    Table, VirtualTable, VIRTUAL_MODULES,
 };
 use crate::sql::statement_key;
 
@@ -42,7 +42,12 @@ pub fn inspect(conn: &Connection) -> Result<Schema, InspectError> {
         .collect::<Result<_, _>>()?;
     let mut schema = Schema::default();
     for (kind, name, table, sql, seq) in rows {
-        if is_internal(&name) || is_internal(&table) || shadows.contains(&name) {
+        if is_internal(&name)
+            || is_internal(&table)
+            || is_peer_bookkeeping(&name)
+            || is_peer_bookkeeping(&table)
+            || shadows.contains(&name)
+        {
             continue;
         }
         match kind.as_str() {

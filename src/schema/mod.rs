@@ -29,6 +29,25 @@ pub fn is_internal(name: &str) -> bool {
     lower.starts_with("sqlite_") || BOOKKEEPING_TABLES.contains(&lower.as_str())
 }
 
+/// Other tools' bookkeeping tables, which strata never diffs, dumps or
+/// checks (docs/import.md): refinery, sqlx, goose, diesel, Alembic /
+/// Flask-Migrate, and Litestream's `_litestream_*`. dbmate's
+/// `schema_migrations` is also Rails's name, so it is excluded only by
+/// strata.toml (`strata import --from dbmate` writes the line).
+pub const PEER_TABLES: &[&str] = &[
+    "refinery_schema_history",
+    "_sqlx_migrations",
+    "goose_db_version",
+    "__diesel_schema_migrations",
+    "alembic_version",
+];
+
+/// Whether `name` is another tool's bookkeeping table.
+pub fn is_peer_bookkeeping(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    PEER_TABLES.contains(&lower.as_str()) || lower.starts_with("_litestream_")
+}
+
 /// A whole schema: what `sqlite_schema` holds, minus internal objects.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Schema {
@@ -274,6 +293,14 @@ impl Table {
 }
 
 impl Schema {
+    /// Drops the tables `excluded` names, with their indexes and triggers,
+    /// and the views and virtual tables it names.
+    pub fn exclude(&mut self, excluded: impl Fn(&str) -> bool) {
+        self.tables.retain(|t| !excluded(&t.name));
+        self.objects
+            .retain(|o| !excluded(&o.name) && !excluded(&o.table));
+    }
+
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables
             .iter()

@@ -15,6 +15,7 @@ mod faults;
 mod fuzzlike;
 mod graph;
 mod hostile;
+mod import;
 mod json;
 mod lifecycle;
 mod migrate;

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{desired_schema, existing_database, replay, unified};
+use super::{desired_schema, existing_database, inspect_project, replay, unified};
 use crate::config::{display_path, Project};
 use crate::diff::{self};
 use crate::history;
@@ -35,7 +35,7 @@ pub struct DiffReport {
 /// lists in the middle is at the end of the live table.
 pub fn drift(project: &Project, against: Against, column_order: bool) -> Result<DiffReport> {
     let (conn, path) = existing_database(project)?;
-    let live = inspect(&conn)?;
+    let live = inspect_project(project, &conn)?;
     let (other, name) = match against {
         Against::Schema => (desired_schema(project)?, "schema.sql".to_string()),
         Against::Head => {
@@ -65,5 +65,5 @@ pub fn drift(project: &Project, against: Against, column_order: bool) -> Result<
 /// `strata dump`: the live database's schema as normalized DDL.
 pub fn dump(project: &Project) -> Result<String> {
     let (conn, _) = existing_database(project)?;
-    Ok(inspect(&conn)?.dump())
+    Ok(inspect_project(project, &conn)?.dump())
 }

@@ -39,11 +39,18 @@ fn live_schema(project: &Project) -> Result<(Option<Connection>, Schema)> {
     let path = project.database()?;
     match db::open_read(path)? {
         Some(conn) => {
-            let schema = inspect(&conn)?;
+            let schema = inspect_project(project, &conn)?;
             Ok((Some(conn), schema))
         }
         None => Ok((None, Schema::default())),
     }
+}
+
+/// The project's database's schema, without what strata.toml excludes.
+pub fn inspect_project(project: &Project, conn: &Connection) -> Result<Schema> {
+    let mut schema = inspect(conn)?;
+    schema.exclude(|name| project.excludes(name));
+    Ok(schema)
 }
 
 /// The declared schema from `schema.sql`.
@@ -70,7 +77,7 @@ fn load_desired(project: &Project) -> Result<(Connection, Schema)> {
 
 /// An empty in-memory database with foreign keys off, as the runner runs
 /// scripts: where plans and revisions are tried.
-fn scratch(project: &Project) -> Result<Connection> {
+pub(crate) fn scratch(project: &Project) -> Result<Connection> {
     let conn = scratch_plain(project)?;
     conn.execute_batch("PRAGMA foreign_keys = OFF")
         .map_err(Error::sqlite("preparing a scratch database"))?;
@@ -129,7 +136,7 @@ fn unified(a: &Schema, b: &Schema, a_name: &str, b_name: &str) -> String {
 pub fn schema_of(project: &Project, live: bool) -> Result<Schema> {
     if live {
         let (conn, _) = existing_database(project)?;
-        Ok(inspect(&conn)?)
+        inspect_project(project, &conn)
     } else {
         desired_schema(project)
     }

@@ -12,6 +12,7 @@ mod erd;
 mod graph;
 mod heads;
 mod history;
+mod import;
 mod init;
 mod man;
 mod merge;
@@ -36,6 +37,11 @@ pub enum Command {
         after_help = "Examples:\n  strata init                           start an empty project (database app.db)\n  strata -d data/app.db init            start one whose database is data/app.db\n  strata -d legacy.db init --from-db    adopt an existing database"
     )]
     Init(init::Args),
+    /// Bring a history from refinery, sqlx, goose, dbmate, diesel or Flask-Migrate
+    #[command(
+        after_help = "Examples:\n  strata -d app.db import --from sqlx --dry-run   see what would be written\n  strata -d app.db import --from refinery         convert and adopt\n  strata -d instance/app.db import --from flask-migrate"
+    )]
+    Import(import::Args),
     /// Autogenerate a revision: diff schema.sql against the database at head
     #[command(
         after_help = "Examples:\n  strata migrate -m \"users table\"\n  strata migrate -m \"bio\" --rename user.about=bio\n  strata migrate -m \"full name\" --fill \"person.full_name=first || ' ' || last\""
@@ -108,6 +114,7 @@ pub fn exec(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     }
     match command {
         Command::Init(args) => init::exec(args, ctx),
+        Command::Import(args) => import::exec(args, ctx),
         Command::Migrate(args) => migrate::exec(args, ctx),
         Command::Revision(args) => revision::exec(args, ctx),
         Command::Upgrade(args) => upgrade::exec(args, ctx),

@@ -105,19 +105,21 @@ impl Peer {
         report
     }
 
-    /// `migrate` and `upgrade` carry on from the imported head.
+    /// `migrate` and `upgrade` carry on from the imported head, on the
+    /// database strata.toml now names (no `-d`).
     #[track_caller]
-    fn carry_on(&self) {
+    fn carry_on(&self, database: &str) {
         let schema = std::fs::read_to_string(self.path("schema.sql")).unwrap();
         self.write(
             "schema.sql",
             &format!("{schema}\nCREATE TABLE tag (id INTEGER PRIMARY KEY, name TEXT);\n"),
         );
-        self.strata(&["migrate", "-m", "tags"]).ok();
-        self.strata(&["upgrade"]).ok();
-        self.strata(&["check"]).ok();
-        let tag: i64 = self
-            .db()
+        let strata = |args: &[&str]| run_in(self.dir.path(), &os(args));
+        strata(&["migrate", "-m", "tags"]).ok();
+        strata(&["upgrade"]).ok();
+        strata(&["check"]).ok();
+        let tag: i64 = rusqlite::Connection::open(self.path(database))
+            .unwrap()
             .query_row(
                 "SELECT count(*) FROM sqlite_schema WHERE name = 'tag'",
                 [],
@@ -255,7 +257,7 @@ fn refinery_history_imports_with_refinerys_checksums() {
     assert_eq!(rows, 2);
     p.strata(&["upgrade"]).ok();
     assert_eq!(p.strata_applied(), ["1", "2", "3"]);
-    p.carry_on();
+    p.carry_on("app.db");
 }
 
 #[test]
@@ -302,7 +304,7 @@ fn sqlx_history_imports_with_its_down_scripts() {
             ("20240102000000".into(), true, "tool".into()),
         ]
     );
-    p.carry_on();
+    p.carry_on("app.db");
 }
 
 #[test]
@@ -361,7 +363,7 @@ fn diesel_history_imports_with_its_down_scripts() {
     std::fs::remove_dir_all(p.path("migrations/2024-01-02-000000_add_posts")).unwrap();
     // strata's copy is there already; diesel's is gone.
     p.refused("diesel", "diesel records version 20240102000000 as applied");
-    p.carry_on();
+    p.carry_on("app.db");
 }
 
 #[test]
@@ -415,7 +417,7 @@ fn dbmate_history_imports_with_the_real_dbmate() {
         "{}",
         dump.stdout
     );
-    p.carry_on();
+    p.carry_on("app.db");
 }
 
 #[test]
@@ -496,6 +498,7 @@ fn flask_migrate_history_is_adopted_with_the_real_flask_migrate() {
     assert!(again.stderr.contains("nothing changed"), "{}", again.stderr);
     let dump = run_in(p.dir.path(), &os(&["dump"])).ok();
     assert!(!dump.stdout.contains("alembic_version"), "{}", dump.stdout);
+    p.carry_on("instance/app.db");
 }
 
 #[test]
@@ -537,6 +540,7 @@ fn goose_history_imports_from_its_log() {
     );
     p.strata(&["upgrade"]).ok();
     assert_eq!(p.strata_applied(), ["1", "2", "3"]);
+    p.carry_on("app.db");
 }
 
 #[test]

@@ -85,6 +85,17 @@ pub struct ConfigFile {
     /// another tool's bookkeeping, a replication tool's tables.
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// The tenant databases `--fleet` runs over.
+    #[serde(default)]
+    pub fleet: Option<FleetConfig>,
+}
+
+/// strata.toml's `[fleet]`: `databases = ["tenants/*.db"]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetConfig {
+    /// Globs, relative to strata.toml's directory.
+    pub databases: Vec<String>,
 }
 
 /// How strata.toml declares one of the application's SQL functions:
@@ -209,6 +220,8 @@ pub struct Project {
     pub app_sql: AppSql,
     /// strata.toml's `exclude` patterns.
     pub exclude: Vec<String>,
+    /// strata.toml's `[fleet]` globs, relative to `root`.
+    pub fleet: Vec<String>,
 }
 
 impl Project {
@@ -271,6 +284,7 @@ impl Project {
                 collations: file.collations,
             },
             exclude: file.exclude,
+            fleet: file.fleet.map(|f| f.databases).unwrap_or_default(),
         })
     }
 
@@ -292,6 +306,7 @@ impl Project {
                     root: start,
                     app_sql: AppSql::default(),
                     exclude: Vec::new(),
+                    fleet: Vec::new(),
                 })
             }
             other => other,
@@ -326,6 +341,7 @@ impl Project {
             root: start,
             app_sql: AppSql::default(),
             exclude: Vec::new(),
+            fleet: Vec::new(),
         })
     }
 

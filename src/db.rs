@@ -57,11 +57,25 @@ pub fn open_write(path: &Path, lock_timeout: Duration) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Opens an existing database for writing, never creating it. Whether it
+/// is a database at all shows at the caller's first read, and whether it
+/// may be written is the caller's to check ([`check_writable`]) once it
+/// knows it will write: a fleet reads each tenant once, and a tenant at
+/// head costs that read and nothing more.
+pub fn open_existing(path: &Path, lock_timeout: Duration) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(Error::sqlite(format!("opening {}", display_path(path))))?;
+    conn.busy_timeout(lock_timeout)
+        .map_err(Error::sqlite("setting the lock timeout"))?;
+    Ok(conn)
+}
+
 /// SQLite opens a file it may not write read-only without a word, and needs
 /// to create its journal (`<name>-journal`) beside the database; both would
 /// only surface at the first write, as "attempt to write a readonly
 /// database". Say which, before any work starts.
-fn check_writable(conn: &Connection, path: &Path) -> Result<()> {
+pub fn check_writable(conn: &Connection, path: &Path) -> Result<()> {
     let shown = display_path(path);
     if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
         return Err(OpenError::ReadOnly { database: shown }.into());

@@ -20,11 +20,33 @@ use std::sync::Mutex;
 use rusqlite::{Connection, InterruptHandle};
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
-static WATCHED: Mutex<Option<InterruptHandle>> = Mutex::new(None);
+static WATCHED: Mutex<Watched> = Mutex::new(Watched {
+    next: 0,
+    handles: Vec::new(),
+    holds: 0,
+});
+
+/// The connections being written now, and the runs that are under way
+/// even between connections (a fleet between two tenants).
+struct Watched {
+    next: u64,
+    handles: Vec<(u64, InterruptHandle)>,
+    holds: usize,
+}
+
+fn watched() -> std::sync::MutexGuard<'static, Watched> {
+    WATCHED.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Whether an interrupt has been requested during the current write.
 pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)
+}
+
+/// The flag [`requested`] reads, for a run that checks it between units
+/// of work (a fleet, before each tenant).
+pub fn flag() -> &'static AtomicBool {
+    &REQUESTED
 }
 
 /// Routes SIGINT and SIGTERM to strata's handling thread. Call once, early.
@@ -50,35 +72,55 @@ pub fn install() -> std::io::Result<()> {
 
 #[cfg(feature = "cli")]
 fn on_signal(signal: i32) {
-    let watched = WATCHED.lock().unwrap_or_else(|e| e.into_inner());
-    match watched.as_ref() {
-        Some(handle) if !REQUESTED.swap(true, Ordering::SeqCst) => {
-            // A closed stderr must not turn the interruption into a panic.
-            let _ = writeln!(
-                std::io::stderr(),
-                "strata: interrupted; rolling back the revision in progress (again to quit at once)"
-            );
+    let watched = watched();
+    let busy = !watched.handles.is_empty() || watched.holds > 0;
+    if busy && !REQUESTED.swap(true, Ordering::SeqCst) {
+        // A closed stderr must not turn the interruption into a panic.
+        let _ = writeln!(
+            std::io::stderr(),
+            "strata: interrupted; rolling back the revision in progress (again to quit at once)"
+        );
+        for (_, handle) in &watched.handles {
             handle.interrupt();
         }
-        _ => std::process::exit(128 + signal),
+    } else {
+        std::process::exit(128 + signal);
     }
 }
 
 /// While the returned guard lives, a signal interrupts `conn` instead of
-/// ending the process.
+/// ending the process. Starts a new run: a signal before it is forgotten.
 pub fn watch(conn: &Connection) -> Watch {
     REQUESTED.store(false, Ordering::SeqCst);
-    let mut watched = WATCHED.lock().unwrap_or_else(|e| e.into_inner());
-    *watched = Some(conn.get_interrupt_handle());
-    Watch(())
+    also_watch(conn)
 }
 
-/// Ends the watch when dropped.
-pub struct Watch(());
+/// [`watch`] for one more connection of a run already under way.
+pub fn also_watch(conn: &Connection) -> Watch {
+    let mut w = watched();
+    let id = w.next;
+    w.next += 1;
+    w.handles.push((id, conn.get_interrupt_handle()));
+    Watch(Some(id))
+}
+
+/// A run of many connections (a fleet): until the guard drops, a signal
+/// stops the run instead of ending the process, even between connections.
+pub fn hold() -> Watch {
+    REQUESTED.store(false, Ordering::SeqCst);
+    watched().holds += 1;
+    Watch(None)
+}
+
+/// Ends the watch (or the hold) when dropped.
+pub struct Watch(Option<u64>);
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        let mut watched = WATCHED.lock().unwrap_or_else(|e| e.into_inner());
-        *watched = None;
+        let mut w = watched();
+        match self.0 {
+            Some(id) => w.handles.retain(|(h, _)| *h != id),
+            None => w.holds = w.holds.saturating_sub(1),
+        }
     }
 }

@@ -42,6 +42,7 @@
 pub mod build;
 mod embed;
 pub mod error;
+pub mod fleet;
 mod migrator;
 
 pub use embed::Embedded;

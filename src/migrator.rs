@@ -111,7 +111,17 @@ impl Migrator {
     /// A migrator for the revision files in a directory, read now.
     pub fn from_dir(dir: impl AsRef<Path>) -> Result<Migrator> {
         let dir = dir.as_ref();
-        Ok(Self::of(Migrations::load(dir, &dir.display().to_string())?))
+        Ok(Self::of(Migrations::load(
+            dir,
+            &crate::db::display_path(dir),
+        )?))
+    }
+
+    /// Holds every script in memory from now on (a fleet applies them to
+    /// many databases; each file is read once).
+    pub fn preload(mut self) -> Result<Migrator> {
+        self.migrations.preload()?;
+        Ok(self)
     }
 
     fn of(migrations: Migrations) -> Migrator {
@@ -145,6 +155,14 @@ impl Migrator {
     pub fn allow_newer_database(mut self, on: bool) -> Self {
         self.allow_newer_database = on;
         self
+    }
+
+    pub(crate) fn allows_newer(&self) -> bool {
+        self.allow_newer_database
+    }
+
+    pub(crate) fn timeout(&self) -> Duration {
+        self.lock_timeout
     }
 
     /// The head revisions, the ids a fully upgraded database is at.

@@ -4,6 +4,7 @@
 
 mod autogen;
 mod draw;
+mod fleet;
 mod import;
 mod info;
 mod run;
@@ -31,6 +32,7 @@ use crate::{db, Error, Result};
 
 pub use autogen::*;
 pub use draw::*;
+pub use fleet::{glob_tenants, FleetTask, FleetVerb};
 pub use import::{import, ImportReport, ImportRequest, ImportedRevision, Peer};
 pub use info::*;
 pub use run::*;

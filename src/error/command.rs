@@ -159,6 +159,14 @@ pub enum CommandError {
     #[error("alembic_version is empty: Flask-Migrate has not upgraded this database")]
     ImportAlembicEmpty,
 
+    // Fleets.
+    #[error("--each '{pattern}' matches no database file")]
+    FleetEmptyGlob { pattern: String },
+    #[error("{flag} is for one database; a fleet run takes upgrade's and downgrade's other flags")]
+    FleetFlag { flag: &'static str },
+    #[error("--fleet: strata.toml has no [fleet] databases list")]
+    FleetNotConfigured,
+
     // What the output format cannot carry.
     #[error("{what} prints {carries}, which --format json cannot carry{advice}")]
     NotJson {
@@ -203,6 +211,9 @@ impl CommandError {
                 | NotJson { .. }
                 | NotAPicture
                 | ImportNoDir { .. }
+                | FleetEmptyGlob { .. }
+                | FleetFlag { .. }
+                | FleetNotConfigured
         )
     }
 

@@ -155,6 +155,8 @@ pub enum RunError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OpenError {
+    #[error("database {database} does not exist (a fleet run never creates one)")]
+    Missing { database: String },
     #[error("cannot create database {database}: directory {dir} does not exist")]
     NoDirectory { database: String, dir: String },
     #[error("database {database} is read-only: its permissions do not let this user write it")]
@@ -167,7 +169,7 @@ impl OpenError {
     /// A suggestion for the user.
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            OpenError::NoDirectory { .. } => return None,
+            OpenError::NoDirectory { .. } | OpenError::Missing { .. } => return None,
             OpenError::ReadOnly { .. } => "check the file's owner and mode (or the mount), or run strata as a user who may write it".into(),
             OpenError::DirectoryNotWritable { .. } => "let this user write the directory, or move the database to one it may write".into(),
         })

@@ -101,15 +101,16 @@ pub struct ScriptFile {
     pub sha256: String,
     /// Whether strata wraps the script in a transaction (`-- strata:transaction off` turns it off).
     pub transactional: bool,
-    /// The text, when it was compiled into the program (`strata::embed!`)
-    /// rather than read from `path`.
-    pub embedded: Option<&'static str>,
+    /// The text, when it is held in memory — compiled into the program
+    /// (`strata::embed!`) or read once for many databases (a fleet) —
+    /// rather than read from `path` each time it runs.
+    pub embedded: Option<std::sync::Arc<str>>,
 }
 
 impl ScriptFile {
     /// Reads the script again, checking it is still the file that was loaded.
     pub fn read(&self) -> Result<String, ScriptError> {
-        if let Some(text) = self.embedded {
+        if let Some(text) = &self.embedded {
             return Ok(text.to_string());
         }
         let text = read_text(&self.path, &self.display)?;
@@ -496,7 +497,7 @@ impl Migrations {
                         sha256: checksum(text),
                         transactional: header.transactional,
                         display,
-                        embedded: Some(text),
+                        embedded: Some(std::sync::Arc::from(*text)),
                     },
                 ))
             })
@@ -589,6 +590,20 @@ impl Migrations {
             graph,
             revisions,
         })
+    }
+
+    /// Reads every script into memory now (checking each is still the
+    /// file that was loaded), for a run that applies them to many
+    /// databases: a fleet reads each file once, not once per tenant.
+    pub fn preload(&mut self) -> Result<(), ScriptError> {
+        for rev in self.revisions.values_mut() {
+            for file in [&mut rev.up, &mut rev.down] {
+                if file.embedded.is_none() {
+                    file.embedded = Some(std::sync::Arc::from(file.read()?));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The revision with this exact id.

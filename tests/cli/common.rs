@@ -185,6 +185,11 @@ impl TestProject {
             .unwrap_or_else(|| panic!("no {suffix} file for {id}"))
     }
 
+    /// Another database of the project's (a fleet's tenant).
+    pub fn db_at(&self, path: &Path) -> Connection {
+        Connection::open(path).unwrap()
+    }
+
     pub fn db(&self) -> Connection {
         Connection::open(self.db_path()).expect("open app.db")
     }

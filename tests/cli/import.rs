@@ -434,7 +434,7 @@ fn flask_migrate_history_is_adopted_with_the_real_flask_migrate() {
             let _ = std::fs::create_dir_all(&dir);
             let _ = std::fs::write(
                 dir.join("probe.py"),
-                "from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\nfrom flask_migrate import Migrate\napp = Flask(__name__)\nMigrate(app, SQLAlchemy(app))\n",
+                "from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\nfrom flask_migrate import Migrate\napp = Flask(__name__)\napp.config['SQLALCHEMY_DATABASE_URI'] = 'sqlite://'\nMigrate(app, SQLAlchemy(app))\n",
             );
             c.args(["--app", "probe", "db", "--help"]).current_dir(dir);
         },

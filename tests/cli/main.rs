@@ -12,6 +12,7 @@ mod docs;
 mod embedding;
 mod errors;
 mod faults;
+mod fleet;
 mod fuzzlike;
 mod graph;
 mod hostile;

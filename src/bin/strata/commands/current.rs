@@ -3,9 +3,21 @@ use std::process::ExitCode;
 use crate::Ctx;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(flatten)]
+    fleet: super::fleet::FleetArgs,
+}
 
-pub fn exec(_args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    if args.fleet.given() {
+        return super::fleet::run(
+            ctx,
+            &args.fleet,
+            strata::command::FleetVerb::Current,
+            10,
+            false,
+        );
+    }
     let project = ctx.project()?;
     let report = strata::command::current(&project)?;
     if ctx.out.json() {

@@ -9,6 +9,7 @@ mod diff;
 mod downgrade;
 mod dump;
 mod erd;
+mod fleet;
 mod graph;
 mod heads;
 mod history;

@@ -12,9 +12,15 @@ pub struct Args {
     /// Seconds to wait for another process's lock
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     lock_timeout: u64,
+    #[command(flatten)]
+    fleet: super::fleet::FleetArgs,
 }
 
 pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    if args.fleet.given() {
+        let verb = strata::command::FleetVerb::Stamp(args.revision);
+        return super::fleet::run(ctx, &args.fleet, verb, args.lock_timeout, false);
+    }
     let project = ctx.project()?;
     let options = Options {
         lock_timeout: Duration::from_secs(args.lock_timeout),

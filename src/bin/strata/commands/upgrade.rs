@@ -41,6 +41,8 @@ pub struct RunArgs {
     /// Run every revision in one transaction: all or none
     #[arg(long)]
     pub single_transaction: bool,
+    #[command(flatten)]
+    pub fleet: super::fleet::FleetArgs,
 }
 
 pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
@@ -53,6 +55,23 @@ pub fn run(
     target: String,
     args: RunArgs,
 ) -> anyhow::Result<ExitCode> {
+    if args.fleet.given() {
+        for (set, flag) in [
+            (args.sql, "--sql"),
+            (args.dry_run, "--dry-run"),
+            (args.single_transaction, "--single-transaction"),
+            (args.ignore_checksums, "--ignore-checksums"),
+        ] {
+            if set {
+                return Err(strata::Error::from(CommandError::FleetFlag { flag }).into());
+            }
+        }
+        let verb = match direction {
+            Direction::Upgrade => strata::command::FleetVerb::Upgrade(target),
+            Direction::Downgrade => strata::command::FleetVerb::Downgrade(target),
+        };
+        return super::fleet::run(ctx, &args.fleet, verb, args.lock_timeout, args.backup);
+    }
     let single_transaction = args.single_transaction;
     let project = ctx.project()?;
     if args.sql {

@@ -292,6 +292,19 @@ impl Migrator {
 
     fn run(&self, conn: &Connection, direction: Direction, target: &str) -> Result<Report> {
         let target: Target = target.parse()?;
+        // The whole run waits up to the migrator's lock timeout, the first
+        // read included: another process may be committing right then.
+        with_connection_settings(conn, self.lock_timeout, || {
+            self.run_waiting(conn, direction, &target)
+        })
+    }
+
+    fn run_waiting(
+        &self,
+        conn: &Connection,
+        direction: Direction,
+        target: &Target,
+    ) -> Result<Report> {
         let graph = &self.migrations.graph;
         let rows = history::read_applied(conn)?;
         let status = self.status_of(&rows);
@@ -301,17 +314,16 @@ impl Migrator {
             .filter(|id| graph.contains(id))
             .collect();
         let goal = match direction {
-            Direction::Upgrade => graph.upgrade_goal(&target, &known)?,
-            Direction::Downgrade => graph.downgrade_goal(&target, &known)?,
-        };
-        let done = |steps, backup| Report {
-            direction,
-            steps,
-            backup,
-            current: status.current.clone(),
+            Direction::Upgrade => graph.upgrade_goal(target, &known)?,
+            Direction::Downgrade => graph.downgrade_goal(target, &known)?,
         };
         if graph.path(&goal, &known).is_empty() {
-            return Ok(done(Vec::new(), None));
+            return Ok(Report {
+                direction,
+                steps: Vec::new(),
+                backup: None,
+                current: status.current,
+            });
         }
         if !status.unknown.is_empty() {
             // Allowed only while there is nothing to do: running revisions
@@ -321,28 +333,27 @@ impl Migrator {
             }
             .into());
         }
-        let report = with_connection_settings(conn, self.lock_timeout, || {
-            // A database with nothing in it has nothing to lose.
-            let backup = if self.backup && !is_empty(conn)? {
-                Some(backup_of(conn)?)
-            } else {
-                None
-            };
-            let options = Options {
-                lock_timeout: self.lock_timeout,
-                ..Options::default()
-            };
-            let ran = runner::run(conn, &self.migrations, &goal, &options, &mut |_| {})?;
-            Ok(done(ran.steps, backup))
-        })?;
+        // A database with nothing in it has nothing to lose.
+        let backup = if self.backup && !is_empty(conn)? {
+            Some(backup_of(conn)?)
+        } else {
+            None
+        };
+        let options = Options {
+            lock_timeout: self.lock_timeout,
+            ..Options::default()
+        };
+        let ran = runner::run(conn, &self.migrations, &goal, &options, &mut |_| {})?;
         let after = history::applied_ids(&history::read_applied(conn)?);
         Ok(Report {
+            direction,
+            steps: ran.steps,
+            backup,
             current: graph
                 .current(&after)
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
-            ..report
         })
     }
 }

@@ -188,10 +188,14 @@ impl FleetTask {
 }
 
 /// The tenants a list of globs names, relative to `dir`, each glob's
-/// matches sorted; a glob that matches nothing is an error (a typo must not
-/// migrate nothing and succeed).
-pub fn glob_tenants(dir: &Path, patterns: &[String]) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
+/// matches in order; a glob that matches nothing is an error (a typo must
+/// not migrate nothing and succeed). The matches are walked as the run
+/// takes them, not collected first.
+pub fn glob_tenants(
+    dir: &Path,
+    patterns: &[String],
+) -> Result<Box<dyn Iterator<Item = PathBuf> + Send>> {
+    let mut all: Box<dyn Iterator<Item = PathBuf> + Send> = Box::new(std::iter::empty());
     for pattern in patterns {
         let full = if Path::new(pattern).is_absolute() {
             pattern.clone()
@@ -203,18 +207,17 @@ pub fn glob_tenants(dir: &Path, patterns: &[String]) -> Result<Vec<PathBuf>> {
             expected: "a glob such as 'tenants/*.db'",
             given: format!("{pattern} ({e})"),
         })?;
-        let mut matched: Vec<PathBuf> = paths
+        let mut matched = paths
             .filter_map(|p| p.ok())
             .filter(|p| p.is_file())
-            .collect();
-        if matched.is_empty() {
+            .peekable();
+        if matched.peek().is_none() {
             return Err(crate::error::CommandError::FleetEmptyGlob {
                 pattern: pattern.clone(),
             }
             .into());
         }
-        matched.sort();
-        out.extend(matched);
+        all = Box::new(all.chain(matched));
     }
-    Ok(out)
+    Ok(all)
 }

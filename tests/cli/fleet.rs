@@ -413,12 +413,15 @@ fn ten_thousand_tenants_listed_on_stdin() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    {
+    // Written from a thread of its own: strata streams results while it
+    // still reads the list, and two full pipes would wait on each other.
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
         use std::io::Write as _;
-        let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(list.as_bytes()).unwrap();
-    }
+    });
     let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
     let run = Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

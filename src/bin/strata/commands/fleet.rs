@@ -61,10 +61,10 @@ fn tenants(
         if project.fleet.is_empty() {
             return Err(strata::Error::from(CommandError::FleetNotConfigured).into());
         }
-        globbed.extend(strata::command::glob_tenants(
+        globbed = Box::new(globbed.chain(strata::command::glob_tenants(
             &project.root,
             &project.fleet,
-        )?);
+        )?));
     }
     let listed: Box<dyn Iterator<Item = PathBuf> + Send> = match &args.each_from {
         None => Box::new(std::iter::empty()),
@@ -96,7 +96,7 @@ fn tenants(
             )
         }
     };
-    Ok(Box::new(globbed.into_iter().chain(listed)))
+    Ok(Box::new(globbed.chain(listed)))
 }
 
 /// Tenant lines shown before the rest are only counted (without -v).

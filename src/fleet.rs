@@ -84,6 +84,10 @@ pub struct TenantResult {
     pub error: Option<String>,
     /// A suggestion, where the error has one.
     pub hint: Option<String>,
+    /// `diff --against head`: how the tenant's schema differs from what its
+    /// revisions built (absent for the other verbs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<String>>,
 }
 
 impl TenantResult {
@@ -98,6 +102,7 @@ impl TenantResult {
             duration_ms: started.elapsed().as_millis() as u64,
             error: Some(error.to_string()),
             hint: error.hint(),
+            changes: None,
         }
     }
 }
@@ -355,6 +360,7 @@ impl Migrator {
                 duration_ms: started.elapsed().as_millis() as u64,
                 error: None,
                 hint: None,
+                changes: None,
             },
             Err(e) => TenantResult::failed(&shown, &e, started),
         }
@@ -379,6 +385,7 @@ mod tests {
             duration_ms: 0,
             error: None,
             hint: None,
+            changes: None,
         }
     }
 

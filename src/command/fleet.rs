@@ -22,10 +22,17 @@ pub enum FleetVerb {
     Stamp(String),
     /// Read only: where each tenant is.
     Current,
+    /// Read only: each tenant's schema against what its applied revisions
+    /// build (`diff --against head`) or against schema.sql.
+    Drift {
+        against: super::Against,
+        column_order: bool,
+    },
 }
 
 /// Everything one tenant's task needs, loaded once for the whole fleet.
 pub struct FleetTask {
+    project: Project,
     migrator: Migrator,
     migrations: Migrations,
     verb: FleetVerb,
@@ -59,9 +66,10 @@ impl FleetTask {
                 t.parse::<Target>()?;
                 BTreeSet::new()
             }
-            FleetVerb::Current => BTreeSet::new(),
+            FleetVerb::Current | FleetVerb::Drift { .. } => BTreeSet::new(),
         };
         Ok(FleetTask {
+            project: project.clone(),
             migrator,
             migrations,
             verb,
@@ -87,6 +95,10 @@ impl FleetTask {
             FleetVerb::Downgrade(t) => self.migrator.tenant(path, Direction::Downgrade, t),
             FleetVerb::Stamp(_) => self.stamp(path),
             FleetVerb::Current => self.current(path),
+            FleetVerb::Drift {
+                against,
+                column_order,
+            } => self.drift(path, *against, *column_order),
         }
     }
 
@@ -127,6 +139,7 @@ impl FleetTask {
                 duration_ms: started.elapsed().as_millis() as u64,
                 error: None,
                 hint: None,
+                changes: None,
             },
             Err(e) => TenantResult::failed(&shown, &e, started),
         }
@@ -172,6 +185,43 @@ impl FleetTask {
                 duration_ms: started.elapsed().as_millis() as u64,
                 error: None,
                 hint: None,
+                changes: None,
+            },
+            Err(e) => TenantResult::failed(&shown, &e, started),
+        }
+    }
+
+    /// `diff --against head` for one tenant: the single-database drift,
+    /// on this tenant. Done = drifted (the changes listed), Unchanged = none.
+    fn drift(&self, path: &Path, against: super::Against, column_order: bool) -> TenantResult {
+        let started = Instant::now();
+        let shown = crate::db::display_path(path);
+        if !path.exists() {
+            let e: crate::Error = crate::error::OpenError::Missing {
+                database: shown.clone(),
+            }
+            .into();
+            return TenantResult::failed(&shown, &e, started);
+        }
+        let tenant = Project {
+            database: Some(path.to_path_buf()),
+            ..self.project.clone()
+        };
+        match super::drift(&tenant, against, column_order) {
+            Ok(report) => TenantResult {
+                database: shown,
+                status: if report.changes.is_empty() {
+                    TenantStatus::Unchanged
+                } else {
+                    TenantStatus::Done
+                },
+                from: Vec::new(),
+                to: Vec::new(),
+                steps: report.changes.len(),
+                duration_ms: started.elapsed().as_millis() as u64,
+                error: None,
+                hint: None,
+                changes: Some(report.changes),
             },
             Err(e) => TenantResult::failed(&shown, &e, started),
         }

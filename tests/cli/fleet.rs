@@ -124,6 +124,35 @@ fn a_fleet_comes_to_head_from_different_revisions() {
     assert_eq!(at(&tenant(&p, 7)), [FIRST]);
     p.run(&["stamp", "head", "--fleet"]).ok();
     assert_eq!(at(&tenant(&p, 7)), [FIRST, HEAD]);
+    // Drift across the fleet: stamped at head without posts, every tenant
+    // differs from its revisions; back at the first revision and upgraded,
+    // none does — until one tenant's schema is changed by hand.
+    let stamped = p.run(&["diff", "--against", "head", "--fleet"]);
+    assert_eq!(stamped.code, 1);
+    assert!(
+        stamped.stderr.contains("12 tenant(s): 12 drifted"),
+        "{}",
+        stamped.stderr
+    );
+    p.run(&["stamp", FIRST, "--fleet"]).ok();
+    p.run(&["upgrade", "--fleet"]).ok();
+    p.run(&["diff", "--against", "head", "--fleet"]).ok();
+    p.db_at(&tenant(&p, 9))
+        .execute_batch("CREATE TABLE hand_made (x)")
+        .unwrap();
+    let drift = p.run(&["--format", "json", "diff", "--against", "head", "--fleet"]);
+    assert_eq!(drift.code, 1, "{}", drift.stderr);
+    let (tenants, summary) = lines(&drift);
+    assert_eq!(
+        (summary["done"].as_u64(), summary["unchanged"].as_u64()),
+        (Some(1), Some(11))
+    );
+    let drifted = tenants.iter().find(|t| t["status"] == "done").unwrap();
+    assert!(drifted["database"].as_str().unwrap().ends_with("t00009.db"));
+    assert!(
+        drifted["changes"].to_string().contains("hand_made"),
+        "{drifted}"
+    );
 }
 
 #[test]

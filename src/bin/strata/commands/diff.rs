@@ -21,6 +21,8 @@ pub struct Args {
     /// so a column schema.sql lists in the middle ends up last)
     #[arg(long)]
     column_order: bool,
+    #[command(flatten)]
+    fleet: super::fleet::FleetArgs,
 }
 
 pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
@@ -29,6 +31,13 @@ pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         AgainstArg::Schema => Against::Schema,
         AgainstArg::Head => Against::Head,
     };
+    if args.fleet.given() {
+        let verb = strata::command::FleetVerb::Drift {
+            against,
+            column_order: args.column_order,
+        };
+        return super::fleet::run(ctx, &args.fleet, verb, 10, false);
+    }
     let report = strata::command::drift(&project, against, args.column_order)?;
     let code = if report.changes.is_empty() {
         ExitCode::SUCCESS

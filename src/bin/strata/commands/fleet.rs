@@ -112,6 +112,7 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let project = ctx.project()?;
     let reading = matches!(verb, FleetVerb::Current);
+    let drift = matches!(verb, FleetVerb::Drift { .. });
     let task = FleetTask::new(&project, verb, Duration::from_secs(lock_timeout), backup)?;
     let heads = task.heads();
     let list = tenants(ctx, args, &project)?;
@@ -154,7 +155,7 @@ pub fn run(
             } else {
                 // Failures always; the rest (changes, stragglers) the first
                 // few, or all with -v: a fleet can be 100,000 tenants.
-                if let Some(line) = tenant_line(r, reading, &heads) {
+                if let Some(line) = tenant_line(r, reading, drift, &heads) {
                     if r.status == TenantStatus::Failed || verbose || shown < SHOWN {
                         bar.above(out, line);
                         shown += (r.status != TenantStatus::Failed) as usize;
@@ -176,9 +177,12 @@ pub fn run(
             "  … and {unshown} more (-v lists every tenant; --format json streams them all)"
         ));
     }
-    print_summary(ctx, &summary, reading, &at, &heads);
+    print_summary(ctx, &summary, reading, &at, &heads, drift);
+    // `diff` fails when any tenant drifted, as it does for one database.
+    let drifted = drift && summary.done > 0;
     Ok(
-        if summary.failed > 0
+        if drifted
+            || summary.failed > 0
             || (summary.stopped && summary.not_started > 0)
             || strata::interrupt::requested()
         {
@@ -199,7 +203,11 @@ fn label(revs: &[String]) -> String {
 
 /// The line a tenant gets on stderr: failures always, changes with the
 /// verb's words, tenants already there only for `current` stragglers.
-fn tenant_line(r: &TenantResult, reading: bool, heads: &[String]) -> Option<String> {
+fn tenant_line(r: &TenantResult, reading: bool, drift: bool, heads: &[String]) -> Option<String> {
+    if drift && r.status == TenantStatus::Done {
+        let changes = r.changes.as_deref().unwrap_or_default();
+        return Some(format!("  {} drifted: {}", r.database, changes.join("; ")));
+    }
     match r.status {
         TenantStatus::Failed => Some(format!(
             "  FAILED {}: {}{}",
@@ -236,6 +244,7 @@ fn print_summary(
     reading: bool,
     at: &BTreeMap<String, usize>,
     heads: &[String],
+    drift: bool,
 ) {
     if ctx.out.json() {
         let doc = serde_json::json!({ "summary": s, "at": at, "heads": heads });
@@ -250,7 +259,12 @@ fn print_summary(
             ctx.out.data(format!("{n:>8}  {rev}{mark}"));
         }
     }
-    let mut line = if reading {
+    let mut line = if drift {
+        format!(
+            "{} tenant(s): {} drifted, {} match, {} failed",
+            s.listed, s.done, s.unchanged, s.failed
+        )
+    } else if reading {
         format!(
             "{} tenant(s): {} at head, {} behind, {} failed",
             s.listed, s.unchanged, s.done, s.failed

@@ -337,10 +337,9 @@ fn a_read_only_tenant_is_refused_untouched() {
     assert_eq!(at(&tenant(&p, 0)), [FIRST, HEAD]);
 }
 
-#[test]
-fn a_killed_fleet_run_leaves_every_tenant_at_a_boundary_and_a_rerun_finishes() {
-    let p = fleet(300);
-    // A revision slow enough to be caught in flight: rows to copy.
+/// A fleet whose third revision is slow enough to be caught in flight.
+fn padded_fleet(n: usize) -> TestProject {
+    let p = fleet(n);
     p.write_revision(
         "20261201000000",
         HEAD,
@@ -348,6 +347,35 @@ fn a_killed_fleet_run_leaves_every_tenant_at_a_boundary_and_a_rerun_finishes() {
         "CREATE TABLE pad (id INTEGER PRIMARY KEY, b BLOB);\nWITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000)\nINSERT INTO pad SELECT i, randomblob(200) FROM c;\n",
         "DROP TABLE pad;\n",
     );
+    p
+}
+
+/// Every tenant intact and at a revision boundary: the applied set a
+/// prefix, and the padding table there exactly when its revision is
+/// recorded, with all its rows. Counts tenants by revisions applied.
+fn assert_boundaries(p: &TestProject, n: usize) -> [usize; 4] {
+    let mut counts = [0usize; 4];
+    for i in 0..n {
+        let conn = p.db_at(&tenant(p, i));
+        assert!(integrity_ok(&conn), "tenant {i}");
+        let revs = applied(&conn);
+        let pad: Option<i64> = conn
+            .query_row("SELECT count(*) FROM pad", [], |r| r.get(0))
+            .ok();
+        assert_eq!(
+            pad,
+            (revs.len() == 3).then_some(3000),
+            "tenant {i}: {revs:?}"
+        );
+        counts[revs.len()] += 1;
+    }
+    counts
+}
+
+#[test]
+fn a_killed_fleet_run_leaves_every_tenant_at_a_boundary_and_a_rerun_finishes() {
+    let p = padded_fleet(300);
+    // A revision slow enough to be caught in flight: rows to copy.
     let mut child = strata_cmd()
         .current_dir(p.dir.path())
         .args(["upgrade", "--each", "tenants/*.db", "--jobs", "4"])
@@ -358,24 +386,7 @@ fn a_killed_fleet_run_leaves_every_tenant_at_a_boundary_and_a_rerun_finishes() {
     std::thread::sleep(std::time::Duration::from_millis(400));
     signal(&child, libc::SIGKILL);
     let _ = child.wait();
-    let mut counts = [0usize; 4];
-    for i in 0..300 {
-        let path = tenant(&p, i);
-        let conn = p.db_at(&path);
-        assert!(integrity_ok(&conn), "tenant {i}");
-        let revs = applied(&conn);
-        let pad: Option<i64> = conn
-            .query_row("SELECT count(*) FROM pad", [], |r| r.get(0))
-            .ok();
-        // A boundary: the applied set is a prefix, and the pad table exists
-        // exactly when its revision is recorded, with all its rows.
-        assert_eq!(
-            pad,
-            (revs.len() == 3).then_some(3000),
-            "tenant {i}: {revs:?}"
-        );
-        counts[revs.len()] += 1;
-    }
+    let counts = assert_boundaries(&p, 300);
     assert!(
         counts[3] < 300,
         "the kill came too late to test anything: {counts:?}"
@@ -388,14 +399,7 @@ fn a_killed_fleet_run_leaves_every_tenant_at_a_boundary_and_a_rerun_finishes() {
 
 #[test]
 fn an_interrupted_fleet_run_rolls_back_what_is_in_flight_and_says_so() {
-    let p = fleet(200);
-    p.write_revision(
-        "20261201000000",
-        HEAD,
-        "padding",
-        "CREATE TABLE pad (id INTEGER PRIMARY KEY, b BLOB);\nWITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 3000)\nINSERT INTO pad SELECT i, randomblob(200) FROM c;\n",
-        "DROP TABLE pad;\n",
-    );
+    let p = padded_fleet(200);
     let child = strata_cmd()
         .current_dir(p.dir.path())
         .args(["upgrade", "--each", "tenants/*.db", "--jobs", "4"])
@@ -412,18 +416,7 @@ fn an_interrupted_fleet_run_rolls_back_what_is_in_flight_and_says_so() {
         stderr.contains("Interrupted: revisions in flight were rolled back"),
         "{stderr}"
     );
-    for i in 0..200 {
-        let conn = p.db_at(&tenant(&p, i));
-        let revs = applied(&conn);
-        let pad: Option<i64> = conn
-            .query_row("SELECT count(*) FROM pad", [], |r| r.get(0))
-            .ok();
-        assert_eq!(
-            pad,
-            (revs.len() == 3).then_some(3000),
-            "tenant {i}: {revs:?}"
-        );
-    }
+    assert_boundaries(&p, 200);
     p.run(&["upgrade", "--each", "tenants/*.db"]).ok();
     assert_eq!(at(&tenant(&p, 199)).len(), 3);
 }

@@ -52,7 +52,7 @@ pub enum Command {
     Revision(revision::Args),
     /// Apply revisions up to TARGET (default: head)
     #[command(
-        after_help = "Examples:\n  strata upgrade                        apply every pending revision\n  strata upgrade +1                     apply the next one\n  strata upgrade --backup               copy the database first\n  strata upgrade --sql | sqlite3 app.db the same, as a script\n  strata upgrade --sql base:head        the whole script, for an empty database"
+        after_help = "Examples:\n  strata upgrade                        apply every pending revision\n  strata upgrade +1                     apply the next one\n  strata upgrade --backup               copy the database first\n  strata upgrade --sql | sqlite3 app.db the same, as a script\n  strata upgrade --sql base:head        the whole script, for an empty database\n  strata upgrade --each 'tenants/*.db'  every tenant database (docs/fleet.md)"
     )]
     Upgrade(upgrade::Args),
     /// Revert revisions down to TARGET (default: -1)

@@ -10,7 +10,7 @@
 //! (default 100,000) the largest no-op pass; `STRATA_BENCH_JOBS` the jobs.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -100,28 +100,12 @@ fn floor(tenants: &[PathBuf], jobs: usize) -> Duration {
     started.elapsed()
 }
 
+mod common;
+
 /// A strata run: wall time and peak RSS (KiB).
-#[allow(clippy::zombie_processes)]
 fn strata(dir: &Path, args: &[&str]) -> (Duration, i64) {
-    let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .current_dir(dir)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn strata");
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(rc, pid, "wait4");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "strata {args:?} failed"
-    );
-    (started.elapsed(), usage.ru_maxrss)
+    let sample = common::run(dir, args);
+    (sample.wall, sample.max_rss_kib)
 }
 
 fn secs(d: Duration) -> String {

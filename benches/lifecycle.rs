@@ -14,40 +14,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// One run of the binary: wall time and peak resident set size.
-struct Sample {
-    wall: Duration,
-    max_rss_kib: i64,
-}
+mod common;
 
-// The child is reaped by `wait4` below, which `Child::wait` cannot do while
-// also returning the child's resource usage.
-#[allow(clippy::zombie_processes)]
-fn run(dir: &Path, args: &[&str]) -> Sample {
-    let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_strata"))
-        .current_dir(dir)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn strata");
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = started.elapsed();
-    assert_eq!(rc, pid, "wait4");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "strata {args:?} failed"
-    );
-    Sample {
-        wall,
-        max_rss_kib: usage.ru_maxrss,
-    }
-}
+use common::{run, Sample};
 
 fn median(dir: &Path, args: &[&str], times: usize) -> Sample {
     let mut samples: Vec<Sample> = (0..times).map(|_| run(dir, args)).collect();

@@ -208,7 +208,7 @@ impl Migrator {
         Ok(())
     }
 
-    fn status_of(&self, rows: &[Applied]) -> Status {
+    pub(crate) fn status_of(&self, rows: &[Applied]) -> Status {
         let graph = &self.migrations.graph;
         let applied = history::applied_ids(rows);
         let known: BTreeSet<String> = applied

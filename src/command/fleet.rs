@@ -160,8 +160,9 @@ impl FleetTask {
                     .into())
                 }
             };
+            // One read of the history serves the status and the checksums.
             let rows = history::read_applied(&conn)?;
-            let status = self.migrator.status(&conn)?;
+            let status = self.migrator.status_of(&rows);
             if !status.unknown.is_empty() {
                 return Err(crate::error::RunError::UnknownApplied {
                     revisions: status.unknown,

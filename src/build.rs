@@ -61,13 +61,20 @@ fn generate(path: &Path, dir: &str) -> String {
     let mut code = format!(
         "// Written by strata::build::embed({dir:?}); strata::embed!({dir:?}) includes it.\n::strata::Embedded::__new({dir:?}, &[\n"
     );
-    for rev in migrations.in_order() {
+    let own = migrations.in_order().map(|rev| ("", rev));
+    let shelf = migrations
+        .squashed()
+        .map(|rev| (crate::script::SQUASHED_DIR, rev));
+    for (folder, rev) in own.chain(shelf) {
         for file in [&rev.up, &rev.down] {
-            let name = file
+            let mut name = file
                 .path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            if !folder.is_empty() {
+                name = format!("{folder}/{name}");
+            }
             let absolute = file
                 .path
                 .canonicalize()

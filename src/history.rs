@@ -113,13 +113,21 @@ pub fn upgrade_sql(entry: &Entry<'_>, when: When<'_>) -> String {
     )
 }
 
-/// Records a reverted revision.
-pub fn downgrade_sql(revision: &str, when: When<'_>) -> String {
-    format!(
-        "DELETE FROM strata_history WHERE revision = {};\n{}",
-        quote_literal(revision),
-        log_sql(revision, "downgrade", when)
-    )
+/// Records a reverted revision, and for a squash the revisions it covers
+/// (a database that upgraded through them holds their rows instead).
+pub fn downgrade_sql(revision: &str, covers: &[String], when: When<'_>) -> String {
+    let mut sql = format!(
+        "DELETE FROM strata_history WHERE revision = {};\n",
+        quote_literal(revision)
+    );
+    for covered in covers {
+        sql.push_str(&format!(
+            "DELETE FROM strata_history WHERE revision = {};\n",
+            quote_literal(covered)
+        ));
+    }
+    sql.push_str(&log_sql(revision, "downgrade", when));
+    sql
 }
 
 /// Moves the applied set to `keep` without running scripts: rows of
@@ -319,6 +327,7 @@ mod tests {
         assert!(rows[0].applied_at.ends_with('Z'));
         conn.execute_batch(&downgrade_sql(
             "b",
+            &[],
             When {
                 at: Some("2026-11-26T00:00:00Z"),
                 duration_ms: 1,

@@ -190,15 +190,17 @@ impl Migrator {
     /// write lock.
     pub fn status(&self, conn: &Connection) -> Result<Status> {
         let rows = history::read_applied(conn)?;
-        Ok(self.status_of(&rows))
+        self.status_of(&rows)
     }
 
     /// `Ok` when the database is at the head and nothing applied is unknown
     /// (unless allowed) or edited; else the error saying which, for an
     /// application that will not serve an old schema.
     pub fn ensure_current(&self, conn: &Connection) -> Result<()> {
-        let status = self.status(conn)?;
-        self.refuse(&status, &history::read_applied(conn)?)?;
+        let rows = history::read_applied(conn)?;
+        let status = self.status_of(&rows)?;
+        let view = self.migrations.view(&rows)?;
+        refuse(&view, self.allow_newer_database, &status, &view.normalize(rows))?;
         if !status.pending.is_empty() {
             return Err(RunError::NotCurrent {
                 pending: status.pending,
@@ -208,8 +210,114 @@ impl Migrator {
         Ok(())
     }
 
-    pub(crate) fn status_of(&self, rows: &[Applied]) -> Status {
-        let graph = &self.migrations.graph;
+    /// Where a database with these history rows stands.
+    pub(crate) fn status_of(&self, rows: &[Applied]) -> Result<Status> {
+        let view = self.migrations.view(rows)?;
+        Ok(status_in(&view, &view.normalize(rows.to_vec())))
+    }
+
+    fn run(&self, conn: &Connection, direction: Direction, target: &str) -> Result<Report> {
+        let target: Target = target.parse()?;
+        // The whole run waits up to the migrator's lock timeout, the first
+        // read included: another process may be committing right then.
+        with_connection_settings(conn, self.lock_timeout, || {
+            self.run_waiting(conn, direction, &target)
+        })
+    }
+
+    fn run_waiting(
+        &self,
+        conn: &Connection,
+        direction: Direction,
+        target: &Target,
+    ) -> Result<Report> {
+        let raw = history::read_applied(conn)?;
+        let view = self.migrations.view(&raw)?;
+        let rows = view.normalize(raw);
+        let graph = &view.graph;
+        let status = status_in(&view, &rows);
+        refuse(&view, self.allow_newer_database, &status, &rows)?;
+        let known: BTreeSet<String> = history::applied_ids(&rows)
+            .into_iter()
+            .filter(|id| graph.contains(id))
+            .collect();
+        let goal = match direction {
+            Direction::Upgrade => graph.upgrade_goal(target, &known)?,
+            Direction::Downgrade => graph.downgrade_goal(target, &known)?,
+        };
+        if graph.path(&goal, &known).is_empty() {
+            return Ok(Report {
+                direction,
+                steps: Vec::new(),
+                backup: None,
+                current: status.current,
+            });
+        }
+        if !status.unknown.is_empty() {
+            // Allowed only while there is nothing to do: running revisions
+            // beside ones this build cannot see could undo a newer build's work.
+            return Err(RunError::UnknownApplied {
+                revisions: status.unknown,
+            }
+            .into());
+        }
+        // A database with nothing in it has nothing to lose.
+        let backup = if self.backup && !is_empty(conn)? {
+            Some(backup_of(conn)?)
+        } else {
+            None
+        };
+        let options = Options {
+            lock_timeout: self.lock_timeout,
+            ..Options::default()
+        };
+        let ran = runner::run(conn, &view, &goal, &options, &mut |_| {})?;
+        let rows = history::read_applied(conn)?;
+        let view = self.migrations.view(&rows)?;
+        let after = history::applied_ids(&view.normalize(rows));
+        Ok(Report {
+            direction,
+            steps: ran.steps,
+            backup,
+            current: view
+                .graph
+                .current(&after)
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        })
+    }
+}
+
+/// The typed refusals shared by every entry point: a newer database,
+/// an edited revision.
+fn refuse(
+    migrations: &Migrations,
+    allow_newer_database: bool,
+    status: &Status,
+    rows: &[Applied],
+) -> Result<()> {
+        if !status.unknown.is_empty() && !allow_newer_database {
+            return Err(RunError::UnknownApplied {
+                revisions: status.unknown.clone(),
+            }
+            .into());
+        }
+        if !status.edited.is_empty() {
+            let known: Vec<Applied> = rows
+                .iter()
+                .filter(|r| migrations.get(&r.revision).is_some())
+                .cloned()
+                .collect();
+            runner::verify_checksums(&migrations, &known)?;
+        }
+        Ok(())
+}
+
+/// Where a database stands in `migrations` (the view its rows need), given
+/// its normalized history rows.
+fn status_in(migrations: &Migrations, rows: &[Applied]) -> Status {
+        let graph = &migrations.graph;
         let applied = history::applied_ids(rows);
         let known: BTreeSet<String> = applied
             .iter()
@@ -223,7 +331,7 @@ impl Migrator {
             .collect();
         let mut edited = Vec::new();
         let mut revisions = Vec::new();
-        for rev in self.migrations.in_order() {
+        for rev in migrations.in_order() {
             let row = rows.iter().find(|r| r.revision == rev.id);
             let state = match row {
                 None => "pending",
@@ -268,94 +376,6 @@ impl Migrator {
             edited,
             revisions,
         }
-    }
-
-    /// The typed refusals shared by every entry point: a newer database,
-    /// an edited revision.
-    fn refuse(&self, status: &Status, rows: &[Applied]) -> Result<()> {
-        if !status.unknown.is_empty() && !self.allow_newer_database {
-            return Err(RunError::UnknownApplied {
-                revisions: status.unknown.clone(),
-            }
-            .into());
-        }
-        if !status.edited.is_empty() {
-            let known: Vec<Applied> = rows
-                .iter()
-                .filter(|r| self.migrations.get(&r.revision).is_some())
-                .cloned()
-                .collect();
-            runner::verify_checksums(&self.migrations, &known)?;
-        }
-        Ok(())
-    }
-
-    fn run(&self, conn: &Connection, direction: Direction, target: &str) -> Result<Report> {
-        let target: Target = target.parse()?;
-        // The whole run waits up to the migrator's lock timeout, the first
-        // read included: another process may be committing right then.
-        with_connection_settings(conn, self.lock_timeout, || {
-            self.run_waiting(conn, direction, &target)
-        })
-    }
-
-    fn run_waiting(
-        &self,
-        conn: &Connection,
-        direction: Direction,
-        target: &Target,
-    ) -> Result<Report> {
-        let graph = &self.migrations.graph;
-        let rows = history::read_applied(conn)?;
-        let status = self.status_of(&rows);
-        self.refuse(&status, &rows)?;
-        let known: BTreeSet<String> = history::applied_ids(&rows)
-            .into_iter()
-            .filter(|id| graph.contains(id))
-            .collect();
-        let goal = match direction {
-            Direction::Upgrade => graph.upgrade_goal(target, &known)?,
-            Direction::Downgrade => graph.downgrade_goal(target, &known)?,
-        };
-        if graph.path(&goal, &known).is_empty() {
-            return Ok(Report {
-                direction,
-                steps: Vec::new(),
-                backup: None,
-                current: status.current,
-            });
-        }
-        if !status.unknown.is_empty() {
-            // Allowed only while there is nothing to do: running revisions
-            // beside ones this build cannot see could undo a newer build's work.
-            return Err(RunError::UnknownApplied {
-                revisions: status.unknown,
-            }
-            .into());
-        }
-        // A database with nothing in it has nothing to lose.
-        let backup = if self.backup && !is_empty(conn)? {
-            Some(backup_of(conn)?)
-        } else {
-            None
-        };
-        let options = Options {
-            lock_timeout: self.lock_timeout,
-            ..Options::default()
-        };
-        let ran = runner::run(conn, &self.migrations, &goal, &options, &mut |_| {})?;
-        let after = history::applied_ids(&history::read_applied(conn)?);
-        Ok(Report {
-            direction,
-            steps: ran.steps,
-            backup,
-            current: graph
-                .current(&after)
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-        })
-    }
 }
 
 fn is_empty(conn: &Connection) -> Result<bool> {

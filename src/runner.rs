@@ -303,7 +303,7 @@ fn read_state(
     migrations: &Migrations,
     opts: &Options,
 ) -> Result<BTreeSet<String>> {
-    let rows = history::read_applied(conn)?;
+    let rows = migrations.normalize(history::read_applied(conn)?);
     if opts.ignore_checksums {
         migrations
             .graph
@@ -427,7 +427,7 @@ fn record(conn: &Connection, rev: &Revision, direction: Direction, duration_ms: 
     };
     let sql = match direction {
         Direction::Upgrade => history::upgrade_sql(&entry(rev), when),
-        Direction::Downgrade => history::downgrade_sql(&rev.id, when),
+        Direction::Downgrade => history::downgrade_sql(&rev.id, &rev.covers, when),
     };
     conn.execute_batch(&sql)
         .map_err(Error::sqlite(format!("recording revision {}", rev.id)))
@@ -680,17 +680,21 @@ pub fn stamp(
     opts: &Options,
 ) -> Result<bool> {
     write_if_changed(conn, opts, || {
-        let applied = history::applied_ids(&history::read_applied(conn)?);
+        let applied = history::applied_ids(&migrations.normalize(history::read_applied(conn)?));
         if &applied == keep {
             // Stamping where the database is changes nothing: no rewritten
             // applied_at, no checksum quietly accepted, no log row.
             return Ok(false);
         }
         history::ensure(conn)?;
+        // A squash stands for the rows of the revisions it covers.
         let remove: Vec<&str> = applied
             .iter()
             .filter(|r| !keep.contains(*r))
-            .map(String::as_str)
+            .flat_map(|r| {
+                let covers = migrations.get(r).map(|rev| rev.covers.as_slice());
+                std::iter::once(r.as_str()).chain(covers.unwrap_or_default().iter().map(String::as_str))
+            })
             .collect();
         let add: Vec<Entry<'_>> = migrations
             .in_order()
@@ -834,7 +838,7 @@ pub fn render_sql(
         out.push_str(fk_guard);
         out.push_str(&match direction {
             Direction::Upgrade => history::upgrade_sql(&entry(rev), when),
-            Direction::Downgrade => history::downgrade_sql(&rev.id, when),
+            Direction::Downgrade => history::downgrade_sql(&rev.id, &rev.covers, when),
         });
         let last = i + 1 == path.len();
         if !single_transaction || last || !file.transactional {

@@ -116,7 +116,8 @@ impl FleetTask {
         let shown = crate::db::display_path(path);
         let outcome = open_tenant(path, self.lock_timeout).and_then(|conn| {
             crate::db::check_writable(&conn, path)?;
-            let before = history::applied_ids(&history::read_applied(&conn)?);
+            let before =
+                history::applied_ids(&self.migrations.normalize(history::read_applied(&conn)?));
             let options = Options {
                 lock_timeout: self.lock_timeout,
                 ..Options::default()
@@ -161,15 +162,17 @@ impl FleetTask {
                 }
             };
             // One read of the history serves the status and the checksums.
-            let rows = history::read_applied(&conn)?;
-            let status = self.migrator.status_of(&rows);
+            let raw = history::read_applied(&conn)?;
+            let status = self.migrator.status_of(&raw)?;
+            let view = self.migrations.view(&raw)?;
+            let rows = view.normalize(raw);
             if !status.unknown.is_empty() {
                 return Err(crate::error::RunError::UnknownApplied {
                     revisions: status.unknown,
                 }
                 .into());
             }
-            runner::verify_checksums(&self.migrations, &rows)?;
+            runner::verify_checksums(&view, &rows)?;
             Ok(status)
         })();
         match outcome {

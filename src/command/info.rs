@@ -89,8 +89,9 @@ fn range_end(migrations: &crate::script::Migrations, text: &str) -> Result<Optio
 /// Every revision, newest first, with its state in the database if one is
 /// reachable. `range` is `FROM:TO` (either side may be empty).
 pub fn history(project: &Project, range: Option<&str>) -> Result<HistoryReport> {
-    let migrations = super::migrations(project)?;
-    let state = super::db_state(project, false)?;
+    let all = super::migrations(project)?;
+    let mut state = super::db_state(project, false)?;
+    let migrations = state.view(&all)?;
     let applied: HashMap<&str, &Applied> = state
         .applied
         .iter()
@@ -208,8 +209,9 @@ pub struct CurrentReport {
 
 /// The database's current revision(s).
 pub fn current(project: &Project) -> Result<CurrentReport> {
-    let migrations = super::migrations(project)?;
-    let state = super::db_state(project, true)?;
+    let all = super::migrations(project)?;
+    let mut state = super::db_state(project, true)?;
+    let migrations = state.view(&all)?;
     let ids = state.applied_ids();
     migrations.graph.check_applied(&ids)?;
     let heads = migrations.graph.heads();

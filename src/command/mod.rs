@@ -8,6 +8,7 @@ mod fleet;
 mod import;
 mod info;
 mod run;
+mod squash;
 mod stand_ins;
 mod synth;
 
@@ -36,6 +37,7 @@ pub use fleet::{glob_tenants, FleetTask, FleetVerb};
 pub use import::{import, ImportReport, ImportRequest, ImportedRevision, Peer};
 pub use info::*;
 pub use run::*;
+pub use squash::{data_statements, squash, DataChoice, DataStep, DatabaseState, SquashReport, SquashRequest};
 
 /// `a, b`, or `base` when there are none: how revision sets read in
 /// messages.
@@ -68,6 +70,18 @@ pub struct DbState {
 impl DbState {
     pub fn applied_ids(&self) -> BTreeSet<String> {
         history::applied_ids(&self.applied)
+    }
+
+    /// The view of `migrations` this database needs (a squash undone while
+    /// it is part-way through the squashed range), with `applied` read
+    /// through it (`script/squash.rs`).
+    pub fn view<'m>(
+        &mut self,
+        migrations: &'m Migrations,
+    ) -> Result<std::borrow::Cow<'m, Migrations>> {
+        let view = migrations.view(&self.applied)?;
+        self.applied = view.normalize(std::mem::take(&mut self.applied));
+        Ok(view)
     }
 }
 
@@ -254,6 +268,7 @@ fn write_revision(
         created: format_time(now),
         up_body: up_body.to_string(),
         down_body: down_body.to_string(),
+        replaces: Vec::new(),
     };
     let (up, down) = migrations.write_new(&new)?;
     Ok(Created {

@@ -59,12 +59,13 @@ pub fn migrate_database(
     request: &RunRequest,
     on_event: &mut dyn FnMut(RunEvent<'_>),
 ) -> Result<RunOutcome> {
-    let migrations = super::migrations(project)?;
+    let all = super::migrations(project)?;
     let target = parse_target(&request.target)?;
     let path = project.database()?.to_path_buf();
     // A downgrade of a database that does not exist has nothing to revert;
     // work out the goal read-only so the file is never created for nothing.
-    let before = super::db_state_waiting(project, true, request.options.lock_timeout)?;
+    let mut before = super::db_state_waiting(project, true, request.options.lock_timeout)?;
+    let migrations = before.view(&all)?;
     let applied = before.applied_ids();
     let goal = match direction {
         Direction::Upgrade => migrations.graph.upgrade_goal(&target, &applied)?,
@@ -101,7 +102,10 @@ pub fn migrate_database(
     let report = runner::run(&conn, &migrations, &goal, &request.options, &mut |step| {
         on_event(RunEvent::Step(step))
     })?;
-    let after = history::applied_ids(&history::read_applied(&conn)?);
+    // Where it ends, seen as it now is: past a squashed range, at the squash.
+    let rows = history::read_applied(&conn)?;
+    let migrations = all.view(&rows)?;
+    let after = history::applied_ids(&migrations.normalize(rows));
     let current: Vec<String> = migrations
         .graph
         .current(&after)
@@ -141,7 +145,17 @@ pub fn render_sql(
     range: &str,
     single_transaction: bool,
 ) -> Result<RenderedSql> {
-    let migrations = super::migrations(project)?;
+    let all = super::migrations(project)?;
+    // Without a range the script starts where the database is, in the view
+    // its history needs.
+    let mut state = match range.contains(':') {
+        true => None,
+        false => Some(super::db_state(project, false)?),
+    };
+    let migrations = match &mut state {
+        Some(state) if state.exists => state.view(&all)?,
+        _ => std::borrow::Cow::Borrowed(&all),
+    };
     let (from_text, to_text) = match range.split_once(':') {
         Some((from, to)) => (Some(from), to),
         None => (None, range),
@@ -166,7 +180,7 @@ pub fn render_sql(
             "range",
         ),
         None => {
-            let state = super::db_state(project, false)?;
+            let state = state.as_ref().expect("read above without a range");
             match (state.exists, direction) {
                 (true, _) => {
                     let applied = state.applied_ids();

@@ -167,6 +167,26 @@ pub enum CommandError {
     #[error("--fleet: strata.toml has no [fleet] databases list")]
     FleetNotConfigured,
 
+    // `squash`.
+    #[error("nothing to squash: {revision} has no ancestors, so the range base..{revision} is one revision")]
+    SquashTooShort { revision: String },
+    #[error("revision {revision} branches off {parent}, inside the range base..{to}; a squash must end where every later revision starts")]
+    SquashBranchInside {
+        revision: String,
+        parent: String,
+        to: String,
+    },
+    #[error("{} revision(s) in base..{to} change data, not only schema: {}", .steps.len(), .steps.join("; "))]
+    SquashDataSteps { to: String, steps: Vec<String> },
+    #[error("the squash does not rebuild what base..{to} builds: {what}; nothing was written")]
+    SquashMismatch { to: String, what: String },
+    #[error("{} database(s) are part-way through squashed revisions, and upgrade through the files in {dir}: {}", .databases.len(), .databases.join(", "))]
+    SquashPartWay { dir: String, databases: Vec<String> },
+    #[error("nothing to prune: {dir} does not exist")]
+    SquashNothingToPrune { dir: String },
+    #[error("squash needs --to REV (or --prune alone, to remove the squashed files)")]
+    SquashNeedsTarget,
+
     // What the output format cannot carry.
     #[error("{what} prints {carries}, which --format json cannot carry{advice}")]
     NotJson {
@@ -214,6 +234,8 @@ impl CommandError {
                 | FleetEmptyGlob { .. }
                 | FleetFlag { .. }
                 | FleetNotConfigured
+                | SquashTooShort { .. }
+                | SquashNeedsTarget
         )
     }
 
@@ -236,6 +258,11 @@ impl CommandError {
             ImportAlembicHeads { .. } => "run `flask db merge -m \"merge heads\"` and `flask db upgrade`, then import".into(),
             ImportAlembicBehind { .. } => "run `flask db upgrade` first, so the baseline is the last Alembic revision".into(),
             ImportManaged { .. } => "this database is strata's already: `strata history` shows what it records".into(),
+            SquashBranchInside { revision, .. } => format!("squash to a revision every branch has reached (after a merge), or to an earlier one; `strata branches` shows where {revision} starts"),
+            SquashDataSteps { to, .. } => format!("keep those statements after the schema: `strata squash --to {to} --data keep`; or leave them out: `strata squash --to {to} --data drop`"),
+            SquashMismatch { to, .. } => format!("if a kept data statement is the cause, squash without it: `strata squash --to {to} --data drop`"),
+            SquashPartWay { .. } => "run `strata upgrade` on each of them first (a fleet: `strata upgrade --fleet`), then prune".into(),
+            SquashNeedsTarget => "`strata squash --to REV`; `strata history` lists the revisions".into(),
             _ => return None,
         })
     }

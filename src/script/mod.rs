@@ -13,6 +13,10 @@ use sha2::{Digest, Sha256};
 
 use crate::graph::{GraphError, RevisionGraph};
 
+mod squash;
+
+pub use squash::SQUASHED_DIR;
+
 /// The prefix of every header line.
 const DIRECTIVE: &str = "-- strata:";
 /// Longest slug taken from a message.
@@ -76,6 +80,19 @@ pub enum ScriptError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{file}: revision '{id}' is replaced by the squash {squash}, so its files belong in {dir}")]
+    ReplacedInPlace {
+        file: String,
+        id: String,
+        squash: String,
+        dir: String,
+    },
+    #[error("this database is part-way through the revisions squash {squash} replaces, and the file of '{missing}' is gone from {dir}")]
+    Pruned {
+        squash: String,
+        missing: String,
+        dir: String,
+    },
     #[error("{0}")]
     Graph(#[from] GraphError),
 }
@@ -85,6 +102,16 @@ impl ScriptError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ScriptError::NoMigrationsDir(_) => Some("run `strata init` first".into()),
+            ScriptError::ReplacedInPlace { file, dir, .. } => {
+                let name = Path::new(file)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                Some(format!("mv {file} {dir}/{name} (and its other half)"))
+            }
+            ScriptError::Pruned { dir, .. } => Some(format!(
+                "restore {dir} from version control: `git log --diff-filter=D --name-only -- {dir}` names the commit that removed it"
+            )),
             ScriptError::Graph(e) => e.hint(),
             _ => None,
         }
@@ -133,6 +160,12 @@ pub struct Revision {
     pub created: String,
     pub up: ScriptFile,
     pub down: ScriptFile,
+    /// For a squash (`-- strata:replaces`): the revisions it stands for,
+    /// as its header lists them.
+    pub replaces: Vec<String>,
+    /// For a squash: every revision it stands for, through earlier squashes
+    /// it replaces too. Reverting it deletes all of their history rows.
+    pub covers: Vec<String>,
 }
 
 /// A parsed header.
@@ -143,6 +176,8 @@ pub struct Header {
     pub message: Option<String>,
     pub created: Option<String>,
     pub transactional: bool,
+    /// `-- strata:replaces` lines, in order (a squash lists many).
+    pub replaces: Vec<String>,
 }
 
 /// sha256 over `text` with CRLF turned into LF and a byte-order mark
@@ -291,7 +326,15 @@ pub fn parse_header(text: &str, file: &str) -> Result<Header, ScriptError> {
                     ))
                 }
             },
-            "destructive" => {}
+            "replaces" => {
+                for id in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    validate_id(id).map_err(|e| bad(line_no, e.to_string()))?;
+                    header.replaces.push(id.to_string());
+                }
+            }
+            // Markers a reader may meet in a header: a destructive step, a
+            // lint finding accepted on purpose (`strata lint`).
+            "destructive" | "allow" => {}
             _ => {
                 return Err(bad(
                     line_no,
@@ -326,6 +369,14 @@ pub fn render_up_header(id: &str, parents: &[String], message: &str, created: &s
     format!(
         "{DIRECTIVE}revision {id}\n{DIRECTIVE}parent   {parent}\n{DIRECTIVE}message  {message}\n{DIRECTIVE}created  {created}\n"
     )
+}
+
+/// A squash's `-- strata:replaces` lines, a few ids to a line.
+pub fn render_replaces(replaces: &[String]) -> String {
+    replaces
+        .chunks(6)
+        .map(|ids| format!("{DIRECTIVE}replaces {}\n", ids.join(", ")))
+        .collect()
 }
 
 /// The header of a new down script.
@@ -431,179 +482,59 @@ fn parse_files(
 pub struct Migrations {
     pub dir: PathBuf,
     pub graph: RevisionGraph,
+    /// The revisions of this view (`squash.rs`): the directory's, or for a
+    /// database part-way through a squashed range, the files it replaced.
     revisions: BTreeMap<String, Revision>,
+    shelf: std::sync::Arc<squash::Shelf>,
+    /// The squashes this view undoes.
+    undone: std::collections::BTreeSet<String>,
 }
 
 impl Migrations {
-    /// Loads and checks every `*.up.sql` / `*.down.sql` pair in `dir`.
+    /// Loads and checks every `*.up.sql` / `*.down.sql` pair in `dir`, and
+    /// in its `squashed/` folder the revisions squashes replaced.
     /// `display_dir` is how the directory is shown in messages.
     pub fn load(dir: &Path, display_dir: &str) -> Result<Migrations, ScriptError> {
-        let entries = match fs::read_dir(dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(ScriptError::NoMigrationsDir(display_dir.to_string()))
-            }
-            Err(source) => {
-                return Err(ScriptError::Io {
-                    file: display_dir.to_string(),
-                    source,
-                })
-            }
+        let Some(names) = revision_files(dir, display_dir)? else {
+            return Err(ScriptError::NoMigrationsDir(display_dir.to_string()));
         };
-        let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|source| ScriptError::Io {
-                file: display_dir.to_string(),
-                source,
-            })?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            // The directory entry's type costs no system call; only a
-            // symlink needs a look at its target.
-            let is_file = entry
-                .file_type()
-                .is_ok_and(|t| t.is_file() || (t.is_symlink() && entry.path().is_file()));
-            if is_file && classify(&name).is_some() {
-                names.push(name);
-            }
-        }
-        names.sort();
-        let parsed = parse_files(dir, display_dir, &names);
-        Self::assemble(dir, &names, parsed)
+        let main = pair(&names, parse_files(dir, display_dir, &names))?;
+        let shelf_dir = dir.join(SQUASHED_DIR);
+        let shelf_display = format!("{display_dir}/{SQUASHED_DIR}");
+        let squashed = match revision_files(&shelf_dir, &shelf_display)? {
+            Some(names) => pair(&names, parse_files(&shelf_dir, &shelf_display, &names))?,
+            None => BTreeMap::new(),
+        };
+        Self::from_parts(dir, display_dir, main, squashed)
     }
 
     /// Revisions compiled into the program: `(file name, text)` pairs, as
-    /// `strata::build::embed` found them in `display_dir`.
+    /// `strata::build::embed` found them in `display_dir` (those of its
+    /// `squashed/` folder named `squashed/<file>`).
     pub fn from_texts(
         display_dir: &str,
         files: &[(&str, &'static str)],
     ) -> Result<Migrations, ScriptError> {
         let dir = Path::new(display_dir);
-        let mut files: Vec<(&str, &'static str)> = files
-            .iter()
-            .copied()
-            .filter(|(name, _)| classify(name).is_some())
-            .collect();
-        files.sort();
-        let names: Vec<String> = files.iter().map(|(n, _)| n.to_string()).collect();
-        let parsed = files
-            .iter()
-            .map(|(name, text)| {
-                let display = format!("{display_dir}/{name}");
-                let header = parse_header(text, &display)?;
-                Ok((
-                    header.clone(),
-                    ScriptFile {
-                        path: dir.join(name),
-                        sha256: checksum(text),
-                        transactional: header.transactional,
-                        display,
-                        embedded: Some(std::sync::Arc::from(*text)),
-                    },
-                ))
-            })
-            .collect();
-        Self::assemble(dir, &names, parsed)
-    }
-
-    /// Pairs parsed up and down scripts into revisions and builds the graph.
-    fn assemble(
-        dir: &Path,
-        names: &[String],
-        parsed: Vec<Result<(Header, ScriptFile), ScriptError>>,
-    ) -> Result<Migrations, ScriptError> {
-        let mut ups: BTreeMap<String, (String, Header, ScriptFile)> = BTreeMap::new();
-        let mut downs: BTreeMap<String, (String, Header, ScriptFile)> = BTreeMap::new();
-        for (name, parsed) in names.iter().zip(parsed) {
-            let (header, file) = parsed?;
-            let (name_id, half) = classify(name).expect("filtered above");
-            let display = file.display.clone();
-            let Some(id) = header.revision.clone() else {
-                return Err(ScriptError::MissingHeader { file: display });
-            };
-            if id != name_id {
-                return Err(ScriptError::IdMismatch {
-                    file: display,
-                    header: id,
-                    name: name_id.to_string(),
-                });
+        let shelf_prefix = format!("{SQUASHED_DIR}/");
+        let (mut main, mut shelf) = (Vec::new(), Vec::new());
+        for &(name, text) in files {
+            match name.strip_prefix(&shelf_prefix) {
+                Some(rest) => shelf.push((rest, text)),
+                None => main.push((name, text)),
             }
-            let map = if half == Half::Up {
-                &mut ups
-            } else {
-                &mut downs
-            };
-            if let Some((first, _, _)) = map.get(&id) {
-                return Err(ScriptError::Duplicate {
-                    id,
-                    first: first.clone(),
-                    second: display,
-                });
-            }
-            if half == Half::Up && header.parents.is_none() {
-                return Err(ScriptError::BadHeader {
-                    file: display,
-                    line: 1,
-                    message: format!(
-                        "missing `{DIRECTIVE}parent` line (use `base` for a first revision)"
-                    ),
-                });
-            }
-            map.insert(id, (display, header, file));
         }
-        let mut revisions = BTreeMap::new();
-        for (id, (display, header, up)) in ups {
-            let Some((_, _, down)) = downs.remove(&id) else {
-                let expected = display.replace(".up.sql", ".down.sql");
-                return Err(ScriptError::MissingDown {
-                    file: display,
-                    id,
-                    expected,
-                });
-            };
-            revisions.insert(
-                id.clone(),
-                Revision {
-                    parents: header.parents.unwrap_or_default(),
-                    message: header.message.unwrap_or_default(),
-                    created: header.created.unwrap_or_default(),
-                    id,
-                    up,
-                    down,
-                },
-            );
-        }
-        if let Some((id, (display, _, _))) = downs.into_iter().next() {
-            let expected = display.replace(".down.sql", ".up.sql");
-            return Err(ScriptError::MissingUp {
-                file: display,
-                id,
-                expected,
-            });
-        }
-        let graph = RevisionGraph::new(
-            revisions
-                .values()
-                .map(|r| (r.id.clone(), r.parents.clone())),
-        )?;
-        Ok(Migrations {
-            dir: dir.to_path_buf(),
-            graph,
-            revisions,
-        })
+        let shelf_display = format!("{display_dir}/{SQUASHED_DIR}");
+        let main = pair_texts(dir, display_dir, main)?;
+        let squashed = pair_texts(&dir.join(SQUASHED_DIR), &shelf_display, shelf)?;
+        Self::from_parts(dir, display_dir, main, squashed)
     }
 
     /// Reads every script into memory now (checking each is still the
     /// file that was loaded), for a run that applies them to many
     /// databases: a fleet reads each file once, not once per tenant.
     pub fn preload(&mut self) -> Result<(), ScriptError> {
-        for rev in self.revisions.values_mut() {
-            for file in [&mut rev.up, &mut rev.down] {
-                if file.embedded.is_none() {
-                    file.embedded = Some(std::sync::Arc::from(file.read()?));
-                }
-            }
-        }
-        Ok(())
+        self.preload_shelf()
     }
 
     /// The revision with this exact id.
@@ -626,7 +557,10 @@ impl Migrations {
         let mut t = now;
         loop {
             let id = format_id(t);
-            if !self.revisions.contains_key(&id) && !self.file_exists_for(&id) {
+            if !self.revisions.contains_key(&id)
+                && !self.squashed().any(|r| r.id == id)
+                && !self.file_exists_for(&id)
+            {
                 return id;
             }
             t += time::Duration::seconds(1);
@@ -661,7 +595,8 @@ impl Migrations {
         let down_path = self.dir.join(format!("{stem}.down.sql"));
         let up = format!(
             "{}\n{}",
-            render_up_header(&new.id, &new.parents, &new.message, &new.created),
+            render_up_header(&new.id, &new.parents, &new.message, &new.created)
+                + &render_replaces(&new.replaces),
             new.up_body
         );
         let down = format!("{}\n{}", render_down_header(&new.id), new.down_body);
@@ -674,6 +609,156 @@ impl Migrations {
     }
 }
 
+/// Pairs parsed up and down scripts into revisions.
+fn pair(
+names: &[String],
+parsed: Vec<Result<(Header, ScriptFile), ScriptError>>,
+) -> Result<BTreeMap<String, Revision>, ScriptError> {
+    let mut ups: BTreeMap<String, (String, Header, ScriptFile)> = BTreeMap::new();
+    let mut downs: BTreeMap<String, (String, Header, ScriptFile)> = BTreeMap::new();
+    for (name, parsed) in names.iter().zip(parsed) {
+        let (header, file) = parsed?;
+        let (name_id, half) = classify(name).expect("filtered above");
+        let display = file.display.clone();
+        let Some(id) = header.revision.clone() else {
+            return Err(ScriptError::MissingHeader { file: display });
+        };
+        if id != name_id {
+            return Err(ScriptError::IdMismatch {
+                file: display,
+                header: id,
+                name: name_id.to_string(),
+            });
+        }
+        let map = if half == Half::Up {
+            &mut ups
+        } else {
+            &mut downs
+        };
+        if let Some((first, _, _)) = map.get(&id) {
+            return Err(ScriptError::Duplicate {
+                id,
+                first: first.clone(),
+                second: display,
+            });
+        }
+        if half == Half::Up && header.parents.is_none() {
+            return Err(ScriptError::BadHeader {
+                file: display,
+                line: 1,
+                message: format!(
+                    "missing `{DIRECTIVE}parent` line (use `base` for a first revision)"
+                ),
+            });
+        }
+        map.insert(id, (display, header, file));
+    }
+    let mut revisions = BTreeMap::new();
+    for (id, (display, header, up)) in ups {
+        let Some((_, _, down)) = downs.remove(&id) else {
+            let expected = display.replace(".up.sql", ".down.sql");
+            return Err(ScriptError::MissingDown {
+                file: display,
+                id,
+                expected,
+            });
+        };
+        revisions.insert(
+            id.clone(),
+            Revision {
+                parents: header.parents.unwrap_or_default(),
+                message: header.message.unwrap_or_default(),
+                created: header.created.unwrap_or_default(),
+                replaces: header.replaces,
+                covers: Vec::new(),
+                id,
+                up,
+                down,
+            },
+        );
+    }
+    if let Some((id, (display, _, _))) = downs.into_iter().next() {
+        let expected = display.replace(".down.sql", ".up.sql");
+        return Err(ScriptError::MissingUp {
+            file: display,
+            id,
+            expected,
+        });
+    }
+    Ok(revisions)
+}
+
+/// Reads a revision's two scripts into memory.
+fn preload_revision(rev: &mut Revision) -> Result<(), ScriptError> {
+    for file in [&mut rev.up, &mut rev.down] {
+        if file.embedded.is_none() {
+            file.embedded = Some(std::sync::Arc::from(file.read()?));
+        }
+    }
+    Ok(())
+}
+
+/// Parses embedded `(file name, text)` pairs of one directory.
+fn pair_texts(
+    dir: &Path,
+    display_dir: &str,
+    mut files: Vec<(&str, &'static str)>,
+) -> Result<BTreeMap<String, Revision>, ScriptError> {
+    files.retain(|(name, _)| classify(name).is_some());
+    files.sort();
+    let names: Vec<String> = files.iter().map(|(n, _)| n.to_string()).collect();
+    let parsed = files
+        .iter()
+        .map(|(name, text)| {
+            let display = format!("{display_dir}/{name}");
+            let header = parse_header(text, &display)?;
+            Ok((
+                header.clone(),
+                ScriptFile {
+                    path: dir.join(name),
+                    sha256: checksum(text),
+                    transactional: header.transactional,
+                    display,
+                    embedded: Some(std::sync::Arc::from(*text)),
+                },
+            ))
+        })
+        .collect();
+    pair(&names, parsed)
+}
+
+/// The revision file names in `dir`, sorted; `None` when it does not exist.
+fn revision_files(dir: &Path, display_dir: &str) -> Result<Option<Vec<String>>, ScriptError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(ScriptError::Io {
+                file: display_dir.to_string(),
+                source,
+            })
+        }
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| ScriptError::Io {
+            file: display_dir.to_string(),
+            source,
+        })?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // The directory entry's type costs no system call; only a
+        // symlink needs a look at its target.
+        let is_file = entry
+            .file_type()
+            .is_ok_and(|t| t.is_file() || (t.is_symlink() && entry.path().is_file()));
+        if is_file && classify(&name).is_some() {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(Some(names))
+}
+
 /// What a new revision's files will hold.
 #[derive(Debug, Clone)]
 pub struct NewRevision {
@@ -683,6 +768,8 @@ pub struct NewRevision {
     pub created: String,
     pub up_body: String,
     pub down_body: String,
+    /// For a squash: the revisions it replaces.
+    pub replaces: Vec<String>,
 }
 
 fn write_new_file(path: &Path, text: &str) -> Result<(), ScriptError> {

@@ -25,4 +25,5 @@ mod races;
 mod realworld;
 mod roundtrip;
 mod safety;
+mod squash;
 mod stranger;

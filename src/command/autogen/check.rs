@@ -73,8 +73,10 @@ pub fn check(project: &Project) -> Result<CheckReport> {
     }
     if let Ok(path) = project.database() {
         if let Some(conn) = db::open_read(path)? {
-            for row in history::read_applied(&conn)? {
-                match migrations.get(&row.revision) {
+            let raw = history::read_applied(&conn)?;
+            let view = migrations.view(&raw)?;
+            for row in view.normalize(raw) {
+                match view.get(&row.revision) {
                     None => problems.push(Problem {
                         message: format!(
                             "revision {} is applied to the database but its files are missing",

@@ -40,7 +40,8 @@ pub fn drift(project: &Project, against: Against, column_order: bool) -> Result<
         Against::Schema => (desired_schema(project)?, "schema.sql".to_string()),
         Against::Head => {
             let migrations = crate::command::migrations(project)?;
-            let applied = history::applied_ids(&history::read_applied(&conn)?);
+            let applied =
+                history::applied_ids(&migrations.normalize(history::read_applied(&conn)?));
             migrations.graph.check_applied(&applied)?;
             let built = replay(project, &migrations, &applied)?;
             (inspect(&built)?, "revisions".to_string())

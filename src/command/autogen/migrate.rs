@@ -127,7 +127,7 @@ pub fn migrate(
     });
     let (conn, live, replica) = live_result?;
     let applied = match &conn {
-        Some(conn) => history::applied_ids(&history::read_applied(conn)?),
+        Some(conn) => history::applied_ids(&migrations.normalize(history::read_applied(conn)?)),
         None => BTreeSet::new(),
     };
     let heads: Vec<String> = graph.heads().iter().map(|s| s.to_string()).collect();

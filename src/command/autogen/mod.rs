@@ -109,7 +109,7 @@ fn existing_database(project: &Project) -> Result<(Connection, &std::path::Path)
 
 /// An in-memory database holding the schema the revisions in `upto`
 /// produce, run in graph order (with foreign keys off, like the runner).
-fn replay(
+pub(crate) fn replay(
     project: &Project,
     migrations: &Migrations,
     upto: &BTreeSet<String>,
@@ -144,7 +144,7 @@ pub fn schema_of(project: &Project, live: bool) -> Result<Schema> {
 
 /// Every difference between `a` and `b`, column order included: what a
 /// down must undo to restore a schema exactly.
-fn exact_differences(a: &Schema, b: &Schema) -> Vec<String> {
+pub(crate) fn exact_differences(a: &Schema, b: &Schema) -> Vec<String> {
     let mut lines: Vec<String> = diff::diff(a, b).iter().flat_map(Change::describe).collect();
     lines.extend(diff::column_order(a, b));
     lines

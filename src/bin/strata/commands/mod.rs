@@ -21,6 +21,7 @@ mod migrate;
 mod rehash;
 mod revision;
 mod show;
+mod squash;
 mod stamp;
 mod upgrade;
 mod verify;
@@ -76,6 +77,11 @@ pub enum Command {
     Rehash(rehash::Args),
     /// Write a merge revision joining several heads
     Merge(merge::Args),
+    /// Replace base..REV with one revision; part-way databases still upgrade
+    #[command(
+        after_help = "Examples:\n  strata squash --to 20261126120000 --dry-run   see what it would do\n  strata squash --to 20261126120000             squash base..that revision\n  strata squash --to head --data keep           keep seed rows and backfills\n  strata squash --prune                         remove migrations/squashed when no database needs it"
+    )]
+    Squash(squash::Args),
     /// For CI: one head, revisions that build schema.sql, no edited revision
     #[command(
         after_help = "Examples:\n  strata check                          exit 1 if anything is wrong\n  strata check --format json            the same facts as JSON"
@@ -128,6 +134,7 @@ pub fn exec(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::Stamp(args) => stamp::exec(args, ctx),
         Command::Rehash(args) => rehash::exec(args, ctx),
         Command::Merge(args) => merge::exec(args, ctx),
+        Command::Squash(args) => squash::exec(args, ctx),
         Command::Check(args) => check::exec(args, ctx),
         Command::Diff(args) => diff::exec(args, ctx),
         Command::Dump(args) => dump::exec(args, ctx),

@@ -137,6 +137,39 @@ mod tests {
     }
 
     #[test]
+    fn squashed_revisions_are_embedded_under_their_folder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let shelf = tmp.path().join("squashed");
+        std::fs::create_dir(&shelf).unwrap();
+        write(
+            &shelf,
+            "1_a.up.sql",
+            "-- strata:revision 1\n-- strata:parent base\nCREATE TABLE a (x);\n",
+        );
+        write(
+            &shelf,
+            "1_a.down.sql",
+            "-- strata:revision 1\nDROP TABLE a;\n",
+        );
+        write(tmp.path(), "9_s.up.sql", "-- strata:revision 9\n-- strata:parent base\n-- strata:replaces 1\nCREATE TABLE a (x);\n");
+        write(
+            tmp.path(),
+            "9_s.down.sql",
+            "-- strata:revision 9\nDROP TABLE a;\n",
+        );
+        let code = generate(tmp.path(), "migrations");
+        assert!(code.contains("(\"9_s.up.sql\", include_str!("), "{code}");
+        assert!(
+            code.contains("(\"squashed/1_a.up.sql\", include_str!("),
+            "{code}"
+        );
+        assert!(
+            code.contains("(\"squashed/1_a.down.sql\", include_str!("),
+            "{code}"
+        );
+    }
+
+    #[test]
     fn a_missing_directory_is_a_compile_error() {
         let tmp = tempfile::tempdir().unwrap();
         let code = generate(&tmp.path().join("nope"), "nope");

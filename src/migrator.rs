@@ -200,7 +200,12 @@ impl Migrator {
         let rows = history::read_applied(conn)?;
         let status = self.status_of(&rows)?;
         let view = self.migrations.view(&rows)?;
-        refuse(&view, self.allow_newer_database, &status, &view.normalize(rows))?;
+        refuse(
+            &view,
+            self.allow_newer_database,
+            &status,
+            &view.normalize(rows),
+        )?;
         if !status.pending.is_empty() {
             return Err(RunError::NotCurrent {
                 pending: status.pending,
@@ -297,85 +302,85 @@ fn refuse(
     status: &Status,
     rows: &[Applied],
 ) -> Result<()> {
-        if !status.unknown.is_empty() && !allow_newer_database {
-            return Err(RunError::UnknownApplied {
-                revisions: status.unknown.clone(),
-            }
-            .into());
+    if !status.unknown.is_empty() && !allow_newer_database {
+        return Err(RunError::UnknownApplied {
+            revisions: status.unknown.clone(),
         }
-        if !status.edited.is_empty() {
-            let known: Vec<Applied> = rows
-                .iter()
-                .filter(|r| migrations.get(&r.revision).is_some())
-                .cloned()
-                .collect();
-            runner::verify_checksums(&migrations, &known)?;
-        }
-        Ok(())
+        .into());
+    }
+    if !status.edited.is_empty() {
+        let known: Vec<Applied> = rows
+            .iter()
+            .filter(|r| migrations.get(&r.revision).is_some())
+            .cloned()
+            .collect();
+        runner::verify_checksums(&migrations, &known)?;
+    }
+    Ok(())
 }
 
 /// Where a database stands in `migrations` (the view its rows need), given
 /// its normalized history rows.
 fn status_in(migrations: &Migrations, rows: &[Applied]) -> Status {
-        let graph = &migrations.graph;
-        let applied = history::applied_ids(rows);
-        let known: BTreeSet<String> = applied
+    let graph = &migrations.graph;
+    let applied = history::applied_ids(rows);
+    let known: BTreeSet<String> = applied
+        .iter()
+        .filter(|id| graph.contains(id))
+        .cloned()
+        .collect();
+    let unknown = applied
+        .iter()
+        .filter(|id| !graph.contains(id))
+        .cloned()
+        .collect();
+    let mut edited = Vec::new();
+    let mut revisions = Vec::new();
+    for rev in migrations.in_order() {
+        let row = rows.iter().find(|r| r.revision == rev.id);
+        let state = match row {
+            None => "pending",
+            Some(r) if r.up_sha256 != rev.up.sha256 || r.down_sha256 != rev.down.sha256 => {
+                edited.push(rev.id.clone());
+                "edited"
+            }
+            Some(_) => "applied",
+        };
+        revisions.push(RevisionStatus {
+            revision: rev.id.clone(),
+            message: rev.message.clone(),
+            state,
+            applied_at: row.map(|r| r.applied_at.clone()),
+        });
+    }
+    let pending = graph
+        .upgrade_goal(&Target::Head, &known)
+        .map(|goal| {
+            graph
+                .path(&goal, &known)
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_else(|_| {
+            // Several heads: everything not applied, parents first.
+            graph
+                .topological()
+                .filter(|id| !known.contains(*id))
+                .map(str::to_string)
+                .collect()
+        });
+    Status {
+        current: graph
+            .current(&known)
             .iter()
-            .filter(|id| graph.contains(id))
-            .cloned()
-            .collect();
-        let unknown = applied
-            .iter()
-            .filter(|id| !graph.contains(id))
-            .cloned()
-            .collect();
-        let mut edited = Vec::new();
-        let mut revisions = Vec::new();
-        for rev in migrations.in_order() {
-            let row = rows.iter().find(|r| r.revision == rev.id);
-            let state = match row {
-                None => "pending",
-                Some(r) if r.up_sha256 != rev.up.sha256 || r.down_sha256 != rev.down.sha256 => {
-                    edited.push(rev.id.clone());
-                    "edited"
-                }
-                Some(_) => "applied",
-            };
-            revisions.push(RevisionStatus {
-                revision: rev.id.clone(),
-                message: rev.message.clone(),
-                state,
-                applied_at: row.map(|r| r.applied_at.clone()),
-            });
-        }
-        let pending = graph
-            .upgrade_goal(&Target::Head, &known)
-            .map(|goal| {
-                graph
-                    .path(&goal, &known)
-                    .into_iter()
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_else(|_| {
-                // Several heads: everything not applied, parents first.
-                graph
-                    .topological()
-                    .filter(|id| !known.contains(*id))
-                    .map(str::to_string)
-                    .collect()
-            });
-        Status {
-            current: graph
-                .current(&known)
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-            pending,
-            unknown,
-            edited,
-            revisions,
-        }
+            .map(|s| s.to_string())
+            .collect(),
+        pending,
+        unknown,
+        edited,
+        revisions,
+    }
 }
 
 fn is_empty(conn: &Connection) -> Result<bool> {

@@ -37,7 +37,9 @@ pub use fleet::{glob_tenants, FleetTask, FleetVerb};
 pub use import::{import, ImportReport, ImportRequest, ImportedRevision, Peer};
 pub use info::*;
 pub use run::*;
-pub use squash::{data_statements, squash, DataChoice, DataStep, DatabaseState, SquashReport, SquashRequest};
+pub use squash::{
+    data_statements, squash, DataChoice, DataStep, DatabaseState, SquashReport, SquashRequest,
+};
 
 /// `a, b`, or `base` when there are none: how revision sets read in
 /// messages.

@@ -230,7 +230,10 @@ fn plan<'m>(
     if data == DataChoice::Keep {
         for table in &schema.tables {
             if rows(&original, &table.name)? != rows(&rebuilt, &table.name)? {
-                return Err(mismatch(format!("the rows of table '{}' differ", table.name)));
+                return Err(mismatch(format!(
+                    "the rows of table '{}' differ",
+                    table.name
+                )));
             }
         }
     }
@@ -431,12 +434,17 @@ fn rows(conn: &Connection, table: &str) -> Result<Vec<String>> {
     let quoted = crate::sql::quote_ident(table);
     let columns: Vec<String> = {
         let mut stmt = conn
-            .prepare(&format!("SELECT name FROM pragma_table_info({})", crate::db::quote_literal(table)))
+            .prepare(&format!(
+                "SELECT name FROM pragma_table_info({})",
+                crate::db::quote_literal(table)
+            ))
             .map_err(Error::sqlite("reading a table's columns"))?;
         let names = stmt
             .query_map([], |r| r.get::<_, String>(0))
             .map_err(Error::sqlite("reading a table's columns"))?;
-        names.collect::<std::result::Result<_, _>>().map_err(Error::sqlite("reading a table's columns"))?
+        names
+            .collect::<std::result::Result<_, _>>()
+            .map_err(Error::sqlite("reading a table's columns"))?
     };
     if columns.is_empty() {
         return Ok(Vec::new());

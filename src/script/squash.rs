@@ -298,3 +298,86 @@ fn covers(squashes: &BTreeMap<String, Vec<String>>, id: &str) -> Vec<String> {
     }
     out.into_iter().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rev(id: &str, parent: &str, extra: &str) -> [(String, &'static str); 2] {
+        let up = format!("-- strata:revision {id}\n-- strata:parent {parent}\n{extra}\nSELECT 1;\n");
+        let down = format!("-- strata:revision {id}\nSELECT 1;\n");
+        [
+            (format!("{id}_x.up.sql"), Box::leak(up.into_boxed_str())),
+            (format!("{id}_x.down.sql"), Box::leak(down.into_boxed_str())),
+        ]
+    }
+
+    fn applied(ids: &[&str]) -> Vec<Applied> {
+        ids.iter()
+            .map(|id| Applied {
+                revision: id.to_string(),
+                parents: Vec::new(),
+                message: String::new(),
+                up_sha256: String::new(),
+                down_sha256: String::new(),
+                applied_at: format!("2026-12-01T00:00:0{}Z", id.len()),
+                duration_ms: 0,
+            })
+            .collect()
+    }
+
+    /// 1 → 2 squashed into 9; 3 follows 2.
+    fn project() -> Migrations {
+        let mut files: Vec<(String, &'static str)> = Vec::new();
+        for (id, parent, folder) in [("1", "base", "squashed/"), ("2", "1", "squashed/"), ("3", "2", "")] {
+            for (name, text) in rev(id, parent, "") {
+                files.push((format!("{folder}{name}"), text));
+            }
+        }
+        files.extend(rev("9", "base", "-- strata:replaces 1, 2"));
+        let pairs: Vec<(&str, &'static str)> = files.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+        Migrations::from_texts("migrations", &pairs).unwrap()
+    }
+
+    #[test]
+    fn a_squash_stands_for_its_range_and_its_children_hang_from_it() {
+        let m = project();
+        assert_eq!(m.graph.topological().collect::<Vec<_>>(), ["9", "3"]);
+        assert_eq!(m.get("3").unwrap().parents, ["9"]);
+        let rows = m.normalize(applied(&["1", "2", "3"]));
+        let ids: Vec<&str> = rows.iter().map(|r| r.revision.as_str()).collect();
+        assert_eq!(ids, ["9", "3"]);
+        assert_eq!(rows[0].up_sha256, m.get("9").unwrap().up.sha256);
+        assert!(!m.view(&applied(&["1", "2"])).unwrap().is_undoing());
+        assert_eq!(m.get("9").unwrap().covers, ["1", "2"]);
+    }
+
+    #[test]
+    fn a_database_part_way_sees_the_replaced_revisions() {
+        let m = project();
+        let view = m.view(&applied(&["1"])).unwrap();
+        assert!(view.is_undoing());
+        assert_eq!(view.graph.topological().collect::<Vec<_>>(), ["1", "2", "3"]);
+        assert_eq!(view.normalize(applied(&["1"])).len(), 1);
+        // With the squashed files gone, the view cannot be built.
+        let pruned = Migrations::from_texts(
+            "migrations",
+            &rev("9", "base", "-- strata:replaces 1, 2")
+                .iter()
+                .map(|(n, t)| (n.as_str(), *t))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        assert!(matches!(pruned.view(&applied(&["1"])), Err(ScriptError::Pruned { .. })));
+        assert!(!pruned.view(&applied(&["1", "2"])).unwrap().is_undoing());
+    }
+
+    #[test]
+    fn a_replaced_revision_left_beside_its_squash_is_an_error() {
+        let mut files: Vec<(String, &'static str)> = rev("1", "base", "").into();
+        files.extend(rev("9", "base", "-- strata:replaces 1"));
+        let pairs: Vec<(&str, &'static str)> = files.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+        let err = Migrations::from_texts("migrations", &pairs).unwrap_err();
+        assert!(matches!(err, ScriptError::ReplacedInPlace { .. }), "{err}");
+    }
+}

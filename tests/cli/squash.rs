@@ -66,12 +66,35 @@ fn data_steps_need_a_decision_and_nothing_is_written_without_one() {
     let p = project();
     let before = std::fs::read_dir(p.path("migrations")).unwrap().count();
     let run = p.run(&["squash", "--to", "3"]).fails(1);
-    assert!(run.error().contains("2 revision(s) in base..3 change data"), "{}", run.stderr);
-    assert!(run.stderr.contains("1_a.up.sql:7: INSERT INTO a"), "{}", run.stderr);
-    assert!(run.stderr.contains("3_b.up.sql:7: UPDATE a SET y = 7"), "{}", run.stderr);
-    assert!(run.stderr.contains("strata squash --to 3 --data keep"), "{}", run.stderr);
-    assert!(run.stderr.contains("strata squash --to 3 --data drop"), "{}", run.stderr);
-    assert_eq!(std::fs::read_dir(p.path("migrations")).unwrap().count(), before);
+    assert!(
+        run.error().contains("2 revision(s) in base..3 change data"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("1_a.up.sql:7: INSERT INTO a"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("3_b.up.sql:7: UPDATE a SET y = 7"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("strata squash --to 3 --data keep"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("strata squash --to 3 --data drop"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_dir(p.path("migrations")).unwrap().count(),
+        before
+    );
     assert!(shelf(&p).is_empty());
 }
 
@@ -84,15 +107,29 @@ fn every_database_reaches_the_same_schema_at_base_at_rev_part_way_and_ahead() {
     upgrade(&p, "original.db", "head");
 
     let run = p
-        .run(&["squash", "--to", "3", "--data", "keep", "--rev-id", "9", "--each", "*.db"])
+        .run(&[
+            "squash", "--to", "3", "--data", "keep", "--rev-id", "9", "--each", "*.db",
+        ])
         .ok();
     assert_eq!(run.stdout.trim(), "9");
-    assert!(run.stderr.contains("part_way.db: part-way"), "{}", run.stderr);
-    assert!(run.stderr.contains("at_rev.db: past the squashed range"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("part_way.db: part-way"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("at_rev.db: past the squashed range"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(
         shelf(&p),
         [
-            "1_a.down.sql", "1_a.up.sql", "2_a_y.down.sql", "2_a_y.up.sql", "3_b.down.sql",
+            "1_a.down.sql",
+            "1_a.up.sql",
+            "2_a_y.down.sql",
+            "2_a_y.up.sql",
+            "3_b.down.sql",
             "3_b.up.sql"
         ]
     );
@@ -144,7 +181,12 @@ fn data_drop_leaves_the_rows_out_and_says_so() {
     let run = p
         .run(&["squash", "--to", "3", "--data", "drop", "--rev-id", "9"])
         .ok();
-    assert!(run.stderr.contains("data step dropped: migrations/1_a.up.sql:7"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("data step dropped: migrations/1_a.up.sql:7"),
+        "{}",
+        run.stderr
+    );
     let up = std::fs::read_to_string(p.up_file("9")).unwrap();
     assert!(!up.contains("INSERT"), "{up}");
     p.run(&["upgrade"]).ok();
@@ -160,13 +202,21 @@ fn prune_waits_for_part_way_databases_and_squashed_databases_keep_working() {
         .ok();
     let run = p.run(&["squash", "--prune", "--each", "*.db"]).fails(1);
     assert!(run.error().contains("part_way.db"), "{}", run.stderr);
-    assert!(run.stderr.contains("hint: run `strata upgrade`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("hint: run `strata upgrade`"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(shelf(&p).len(), 6);
 
     // The hint, followed: upgrade it, then prune.
     p.run(&["-d", "part_way.db", "upgrade"]).ok();
     let run = p.run(&["squash", "--prune", "--each", "*.db"]).ok();
-    assert!(run.stderr.contains("Removed 6 squashed file(s)"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Removed 6 squashed file(s)"),
+        "{}",
+        run.stderr
+    );
     assert!(!p.path("migrations/squashed").exists());
 
     // A database that ran the old files is at the squash without them.
@@ -190,8 +240,17 @@ fn a_part_way_database_after_a_prune_is_told_where_the_files_went() {
     std::fs::remove_dir_all(p.path("migrations/squashed")).unwrap();
     let before = std::fs::read(p.path("part_way.db")).unwrap();
     let run = p.run(&["-d", "part_way.db", "upgrade"]).fails(1);
-    assert!(run.error().contains("part-way through the revisions squash 9 replaces"), "{}", run.stderr);
-    assert!(run.stderr.contains("git log --diff-filter=D"), "{}", run.stderr);
+    assert!(
+        run.error()
+            .contains("part-way through the revisions squash 9 replaces"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("git log --diff-filter=D"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(std::fs::read(p.path("part_way.db")).unwrap(), before);
 }
 
@@ -200,7 +259,11 @@ fn a_branch_inside_the_range_is_refused() {
     let p = project();
     p.write_revision("5", "2", "side", "CREATE TABLE s (x);\n", "DROP TABLE s;\n");
     let run = p.run(&["squash", "--to", "3", "--data", "keep"]).fails(1);
-    assert!(run.error().contains("revision 5 branches off 2"), "{}", run.stderr);
+    assert!(
+        run.error().contains("revision 5 branches off 2"),
+        "{}",
+        run.stderr
+    );
     assert!(shelf(&p).is_empty());
     let run = p.run(&["squash", "--to", "1"]).fails(2);
     assert!(run.error().contains("nothing to squash"), "{}", run.stderr);
@@ -236,13 +299,28 @@ fn the_bundled_demo_squashes_and_check_and_verify_pass() {
     let p = TestProject::microblog();
     p.run(&["upgrade"]).ok();
     let json = p
-        .run(&["--format", "json", "squash", "--to", "head", "--rev-id", "20261201000000"])
+        .run(&[
+            "--format",
+            "json",
+            "squash",
+            "--to",
+            "head",
+            "--rev-id",
+            "20261201000000",
+        ])
         .ok();
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(v["replaces"], serde_json::json!(["20261126110405", "20261126120000"]));
+    assert_eq!(
+        v["replaces"],
+        serde_json::json!(["20261126110405", "20261126120000"])
+    );
     assert_eq!(v["databases"][0]["state"], "squashed");
     p.run(&["check"]).ok();
     p.run(&["verify"]).ok();
     let current = p.run(&["current"]).ok();
-    assert!(current.stdout.starts_with("20261201000000 (head)"), "{}", current.stdout);
+    assert!(
+        current.stdout.starts_with("20261201000000 (head)"),
+        "{}",
+        current.stdout
+    );
 }

@@ -100,7 +100,11 @@ pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         ctx.out.status(format!("  {}: {says}", db.database));
     }
     if !report.pruned.is_empty() {
-        let verb = if report.dry_run { "Would remove" } else { "Removed" };
+        let verb = if report.dry_run {
+            "Would remove"
+        } else {
+            "Removed"
+        };
         ctx.out.status(format!(
             "{verb} {} squashed file(s) from {}/ (no database checked is part-way through them)",
             report.pruned.len(),

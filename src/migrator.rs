@@ -314,7 +314,7 @@ fn refuse(
             .filter(|r| migrations.get(&r.revision).is_some())
             .cloned()
             .collect();
-        runner::verify_checksums(&migrations, &known)?;
+        runner::verify_checksums(migrations, &known)?;
     }
     Ok(())
 }

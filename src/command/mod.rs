@@ -7,6 +7,7 @@ mod draw;
 mod fleet;
 mod import;
 mod info;
+mod lint;
 mod run;
 mod squash;
 mod stand_ins;
@@ -36,6 +37,7 @@ pub use draw::*;
 pub use fleet::{glob_tenants, FleetTask, FleetVerb};
 pub use import::{import, ImportReport, ImportRequest, ImportedRevision, Peer};
 pub use info::*;
+pub use lint::{lint, Finding, Level, LintReport, LintRequest, Rule, RULES};
 pub use run::*;
 pub use squash::{
     data_statements, squash, DataChoice, DataStep, DatabaseState, SquashReport, SquashRequest,

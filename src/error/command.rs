@@ -187,6 +187,12 @@ pub enum CommandError {
     #[error("squash needs --to REV (or --prune alone, to remove the squashed files)")]
     SquashNeedsTarget,
 
+    // `lint`.
+    #[error("--since '{given}' is neither a revision nor a git ref that {dir} is tracked at")]
+    LintSince { given: String, dir: String },
+    #[error("--format github is for `strata lint`; other commands print text or json")]
+    NotGithub,
+
     // What the output format cannot carry.
     #[error("{what} prints {carries}, which --format json cannot carry{advice}")]
     NotJson {
@@ -236,6 +242,8 @@ impl CommandError {
                 | FleetNotConfigured
                 | SquashTooShort { .. }
                 | SquashNeedsTarget
+                | LintSince { .. }
+                | NotGithub
         )
     }
 
@@ -262,6 +270,7 @@ impl CommandError {
             SquashDataSteps { to, .. } => format!("keep those statements after the schema: `strata squash --to {to} --data keep`; or leave them out: `strata squash --to {to} --data drop`"),
             SquashMismatch { to, .. } => format!("if a kept data statement is the cause, squash without it: `strata squash --to {to} --data drop`"),
             SquashPartWay { .. } => "run `strata upgrade` on each of them first (a fleet: `strata upgrade --fleet`), then prune".into(),
+            LintSince { .. } => "give a revision id (`strata history` lists them) or a git ref such as origin/main (`git fetch` it first in CI)".into(),
             SquashNeedsTarget => "`strata squash --to REV`; `strata history` lists the revisions".into(),
             _ => return None,
         })

@@ -19,6 +19,7 @@ mod hostile;
 mod import;
 mod json;
 mod lifecycle;
+mod lint;
 mod migrate;
 mod pictures;
 mod races;

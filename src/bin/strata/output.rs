@@ -14,6 +14,8 @@ pub enum Format {
     Dot,
     /// Mermaid (`graph`, `erd`)
     Mermaid,
+    /// GitHub Actions annotations (`lint`)
+    Github,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

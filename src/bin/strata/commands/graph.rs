@@ -13,7 +13,7 @@ pub fn picture(format: Format) -> Picture {
     match format {
         Format::Dot => Picture::Dot,
         Format::Mermaid => Picture::Mermaid,
-        Format::Text | Format::Json => Picture::Text,
+        Format::Text | Format::Json | Format::Github => Picture::Text,
     }
 }
 

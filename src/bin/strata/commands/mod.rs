@@ -15,6 +15,7 @@ mod heads;
 mod history;
 mod import;
 mod init;
+mod lint;
 mod man;
 mod merge;
 mod migrate;
@@ -87,6 +88,11 @@ pub enum Command {
         after_help = "Examples:\n  strata check                          exit 1 if anything is wrong\n  strata check --format json            the same facts as JSON"
     )]
     Check(check::Args),
+    /// For CI: the revisions a change adds, checked for what breaks a running app or loses data
+    #[command(
+        after_help = "Examples:\n  strata lint                           every revision\n  strata lint --since origin/main       what this branch adds (a git ref)\n  strata lint --since 20261126120000    what follows a revision\n  strata lint --format github           annotations on the files in a pull request\n  strata lint --rules                   the rules and their codes"
+    )]
+    Lint(lint::Args),
     /// Show drift: the live database against schema.sql (or its revisions)
     Diff(diff::Args),
     /// Print the live database's schema as normalized DDL
@@ -111,6 +117,9 @@ pub enum Command {
 
 pub fn exec(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let draws = matches!(command, Command::Graph(_) | Command::Erd(_));
+    if ctx.out.format == crate::output::Format::Github && !matches!(command, Command::Lint(_)) {
+        return Err(strata::Error::from(strata::error::CommandError::NotGithub).into());
+    }
     if !draws
         && matches!(
             ctx.out.format,
@@ -136,6 +145,7 @@ pub fn exec(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::Merge(args) => merge::exec(args, ctx),
         Command::Squash(args) => squash::exec(args, ctx),
         Command::Check(args) => check::exec(args, ctx),
+        Command::Lint(args) => lint::exec(args, ctx),
         Command::Diff(args) => diff::exec(args, ctx),
         Command::Dump(args) => dump::exec(args, ctx),
         Command::Verify(args) => verify::exec(args, ctx),

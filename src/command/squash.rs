@@ -221,8 +221,12 @@ fn plan<'m>(
         .into()
     };
     let rebuilt = scratch(project)?;
-    runner::execute_script(&rebuilt, &in_memory("squash up", &up), true)
-        .map_err(|e| mismatch(e.to_string()))?;
+    runner::execute_script(
+        &rebuilt,
+        &in_memory("(the squash, not written).up.sql", &up),
+        true,
+    )
+    .map_err(|e| mismatch(e.to_string()))?;
     let differences = exact_differences(&schema, &inspect(&rebuilt)?);
     if let Some(first) = differences.first() {
         return Err(mismatch(first.clone()));
@@ -237,8 +241,12 @@ fn plan<'m>(
             }
         }
     }
-    runner::execute_script(&rebuilt, &in_memory("squash down", &down), true)
-        .map_err(|e| mismatch(e.to_string()))?;
+    runner::execute_script(
+        &rebuilt,
+        &in_memory("(the squash, not written).down.sql", &down),
+        true,
+    )
+    .map_err(|e| mismatch(e.to_string()))?;
     let left = inspect(&rebuilt)?;
     if !left.tables.is_empty() || !left.objects.is_empty() {
         return Err(mismatch("its down script leaves objects behind".into()));

@@ -83,6 +83,7 @@ pub enum ScriptError {
     #[error("{file}: revision '{id}' is replaced by the squash {squash}, so its files belong in {dir}")]
     ReplacedInPlace {
         file: String,
+        down: String,
         id: String,
         squash: String,
         dir: String,
@@ -102,12 +103,8 @@ impl ScriptError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ScriptError::NoMigrationsDir(_) => Some("run `strata init` first".into()),
-            ScriptError::ReplacedInPlace { file, dir, .. } => {
-                let name = Path::new(file)
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                Some(format!("mv {file} {dir}/{name} (and its other half)"))
+            ScriptError::ReplacedInPlace { file, down, dir, .. } => {
+                Some(format!("move both of its files there: `mv {file} {down} {dir}/`"))
             }
             ScriptError::Pruned { dir, .. } => Some(format!(
                 "restore {dir} from version control: `git log --diff-filter=D --name-only -- {dir}` names the commit that removed it"

@@ -68,29 +68,37 @@ impl Migrations {
             if let Some(inside) = squash.covers.iter().find_map(|id| main.get(id)) {
                 return Err(ScriptError::ReplacedInPlace {
                     file: inside.up.display.clone(),
+                    down: inside.down.display.clone(),
                     id: inside.id.clone(),
                     squash: squash.id.clone(),
                     dir: display,
                 });
             }
         }
+        // Without squashes no other view is ever needed: the revisions are
+        // not kept twice (a project of thousands loads for every command).
+        let (own, main) = if squashes.is_empty() {
+            (main, BTreeMap::new())
+        } else {
+            (main.clone(), main)
+        };
         let shelf = Arc::new(Shelf {
             main,
             squashed,
             squashes,
             display,
         });
-        Self::build(dir, shelf, BTreeSet::new())
+        Self::build(dir, own, shelf, BTreeSet::new())
     }
 
     /// The view that undoes the squashes in `undone`: each replaced by the
     /// revisions it lists, which must still be on the shelf.
     fn build(
         dir: &Path,
+        mut revisions: BTreeMap<String, Revision>,
         shelf: Arc<Shelf>,
         undone: BTreeSet<String>,
     ) -> Result<Migrations, ScriptError> {
-        let mut revisions = shelf.main.clone();
         loop {
             let open: Vec<String> = undone
                 .iter()
@@ -113,6 +121,9 @@ impl Migrations {
                     revisions.insert(id.clone(), rev.clone());
                 }
             }
+        }
+        if shelf.squashes.is_empty() {
+            return Self::assemble(dir, revisions, shelf, undone);
         }
         // A parent inside a squashed range means the squash standing for it.
         let stands_for: BTreeMap<&str, &str> = revisions
@@ -137,6 +148,15 @@ impl Migrations {
                 rev.parents = parents;
             }
         }
+        Self::assemble(dir, revisions, shelf, undone)
+    }
+
+    fn assemble(
+        dir: &Path,
+        revisions: BTreeMap<String, Revision>,
+        shelf: Arc<Shelf>,
+        undone: BTreeSet<String>,
+    ) -> Result<Migrations, ScriptError> {
         let graph = RevisionGraph::new(
             revisions
                 .values()
@@ -165,12 +185,6 @@ impl Migrations {
     /// The revisions in the squashed folder, by id.
     pub fn squashed(&self) -> impl Iterator<Item = &Revision> {
         self.shelf.squashed.values()
-    }
-
-    /// The revisions of the migrations directory itself, by id (not
-    /// those of a view that undoes a squash).
-    pub fn own(&self) -> impl Iterator<Item = &Revision> {
-        self.shelf.main.values()
     }
 
     /// History rows as this view reads them: the rows of a squash's whole
@@ -260,7 +274,12 @@ impl Migrations {
             }
             let mut undone = view.undone.clone();
             undone.extend(undo);
-            view = Cow::Owned(Self::build(&self.dir, self.shelf.clone(), undone)?);
+            view = Cow::Owned(Self::build(
+                &self.dir,
+                self.shelf.main.clone(),
+                self.shelf.clone(),
+                undone,
+            )?);
         }
     }
 

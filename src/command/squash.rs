@@ -106,10 +106,24 @@ pub fn squash(project: &Project, request: &SquashRequest) -> Result<SquashReport
             let planned = plan(project, &migrations, to, request)?;
             report.replaces = planned.range.iter().map(|r| r.id.clone()).collect();
             report.data_steps = planned.data_steps.clone();
-            if request.dry_run {
-                let range: BTreeSet<String> = report.replaces.iter().cloned().collect();
+            let range: BTreeSet<String> = report.replaces.iter().cloned().collect();
+            if request.dry_run || request.prune {
                 report.databases =
                     database_states(project, &migrations, &request.each, Some(&range))?;
+            }
+            if request.prune {
+                // Squash and prune at once: refused whole, before anything
+                // is written, when a database would still need the files.
+                let now = database_states(project, &migrations, &request.each, None)?;
+                let mut databases = report.databases.clone();
+                for (planned, now) in databases.iter_mut().zip(&now) {
+                    if now.state == "part-way" {
+                        planned.state = "part-way";
+                    }
+                }
+                refuse_part_way(&shelf, &databases)?;
+            }
+            if request.dry_run {
                 return Ok(report);
             }
             report.squash = Some(write(&migrations, &planned, &shelf)?);
@@ -398,18 +412,7 @@ fn prune(
         }
         .into());
     }
-    let part_way: Vec<String> = databases
-        .iter()
-        .filter(|d| d.state == "part-way")
-        .map(|d| d.database.clone())
-        .collect();
-    if !part_way.is_empty() {
-        return Err(CommandError::SquashPartWay {
-            dir: display_path(shelf),
-            databases: part_way,
-        }
-        .into());
-    }
+    refuse_part_way(shelf, databases)?;
     let mut removed = Vec::new();
     for rev in migrations.squashed() {
         for file in [&rev.up, &rev.down] {
@@ -423,6 +426,23 @@ fn prune(
         fs::remove_dir(shelf).map_err(Error::io(shelf))?;
     }
     Ok(removed)
+}
+
+/// The error naming the databases still part-way through squashed files.
+fn refuse_part_way(shelf: &Path, databases: &[DatabaseState]) -> Result<()> {
+    let part_way: Vec<String> = databases
+        .iter()
+        .filter(|d| d.state == "part-way")
+        .map(|d| d.database.clone())
+        .collect();
+    if part_way.is_empty() {
+        return Ok(());
+    }
+    Err(CommandError::SquashPartWay {
+        dir: display_path(shelf),
+        databases: part_way,
+    }
+    .into())
 }
 
 /// A script held in memory, run by the runner like a file.

@@ -324,3 +324,37 @@ fn the_bundled_demo_squashes_and_check_and_verify_pass() {
         current.stdout
     );
 }
+
+#[test]
+fn prune_checks_the_fleet_strata_toml_names() {
+    let p = project();
+    std::fs::create_dir(p.path("tenants")).unwrap();
+    upgrade(&p, "tenants/a.db", "3");
+    upgrade(&p, "tenants/b.db", "1");
+    let config = std::fs::read_to_string(p.path("strata.toml")).unwrap();
+    std::fs::write(
+        p.path("strata.toml"),
+        format!("{config}\n[fleet]\ndatabases = [\"tenants/*.db\"]\n"),
+    )
+    .unwrap();
+    let run = p
+        .run(&["squash", "--to", "3", "--data", "keep", "--prune"])
+        .fails(1);
+    assert!(run.error().contains("tenants/b.db"), "{}", run.stderr);
+    // Refused whole: nothing was written or moved.
+    assert!(shelf(&p).is_empty());
+    assert_eq!(std::fs::read_dir(p.path("migrations")).unwrap().count(), 8);
+    p.run(&["squash", "--to", "3", "--data", "keep"]).ok();
+    let run = p.run(&["squash", "--prune", "--dry-run"]).fails(1);
+    assert!(run.error().contains("tenants/b.db"), "{}", run.stderr);
+    p.run(&["upgrade", "--fleet"]).ok();
+    let run = p.run(&["squash", "--prune", "--dry-run"]).ok();
+    assert!(
+        run.stderr.contains("Would remove 6 squashed file(s)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(shelf(&p).len(), 6);
+    p.run(&["squash", "--prune"]).ok();
+    assert!(shelf(&p).is_empty());
+}

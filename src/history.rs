@@ -113,6 +113,36 @@ pub fn upgrade_sql(entry: &Entry<'_>, when: When<'_>) -> String {
     )
 }
 
+/// Records an applied revision at time `at`: [`upgrade_sql`]'s rows,
+/// through statements prepared once per connection (a run of a thousand
+/// revisions parses them once, not a thousand times).
+pub fn record_upgrade(conn: &Connection, entry: &Entry<'_>, at: &str, duration_ms: i64) -> Result<()> {
+    let context = || Error::sqlite(format!("recording revision {}", entry.revision));
+    conn.prepare_cached(
+        "INSERT INTO strata_history (revision, parents, message, up_sha256, down_sha256, applied_at, duration_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(rusqlite::params![
+            entry.revision,
+            entry.parents.join(","),
+            entry.message,
+            entry.up_sha256,
+            entry.down_sha256,
+            at,
+            duration_ms
+        ])
+    })
+    .map_err(context())?;
+    conn.prepare_cached(
+        "INSERT INTO strata_log (at, revision, direction, duration_ms, strata_version) \
+         VALUES (?1, ?2, 'upgrade', ?3, ?4)",
+    )
+    .and_then(|mut stmt| stmt.execute(rusqlite::params![at, entry.revision, duration_ms, crate::VERSION]))
+    .map_err(context())?;
+    Ok(())
+}
+
 /// Records a reverted revision, and for a squash the revisions it covers
 /// (a database that upgraded through them holds their rows instead).
 pub fn downgrade_sql(revision: &str, covers: &[String], when: When<'_>) -> String {

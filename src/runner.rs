@@ -108,6 +108,10 @@ pub fn verify_checksums(
         let Some(rev) = migrations.get(&row.revision) else {
             return Err(GraphError::MissingApplied(row.revision.clone()).into());
         };
+        debug_assert!(
+            !rev.down.sha256.is_empty(),
+            "checksums of a graph-only load: load the scripts (script::Load::All)"
+        );
         for (file, recorded) in [(&rev.up, &row.up_sha256), (&rev.down, &row.down_sha256)] {
             if &file.sha256 != recorded {
                 return Err(RunError::Checksum {
@@ -425,12 +429,12 @@ fn record(conn: &Connection, rev: &Revision, direction: Direction, duration_ms: 
         at: Some(&now),
         duration_ms: duration_ms as i64,
     };
-    let sql = match direction {
-        Direction::Upgrade => history::upgrade_sql(&entry(rev), when),
-        Direction::Downgrade => history::downgrade_sql(&rev.id, &rev.covers, when),
-    };
-    conn.execute_batch(&sql)
-        .map_err(Error::sqlite(format!("recording revision {}", rev.id)))
+    match direction {
+        Direction::Upgrade => history::record_upgrade(conn, &entry(rev), &now, when.duration_ms),
+        Direction::Downgrade => conn
+            .execute_batch(&history::downgrade_sql(&rev.id, &rev.covers, when))
+            .map_err(Error::sqlite(format!("recording revision {}", rev.id))),
+    }
 }
 
 fn step(rev: &Revision, direction: Direction, duration_ms: u64) -> Step {

@@ -15,8 +15,14 @@ pub struct Sample {
 // also returning the child's resource usage.
 #[allow(clippy::zombie_processes)]
 pub fn run(dir: &Path, args: &[&str]) -> Sample {
+    run_program(env!("CARGO_BIN_EXE_strata"), dir, args)
+}
+
+/// [`run`] for any program: a floor run side by side with strata.
+#[allow(clippy::zombie_processes)]
+pub fn run_program(program: &str, dir: &Path, args: &[&str]) -> Sample {
     let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_strata"))
+    let child = Command::new(program)
         .current_dir(dir)
         .args(args)
         .stdout(Stdio::null())
@@ -32,7 +38,7 @@ pub fn run(dir: &Path, args: &[&str]) -> Sample {
     assert_eq!(rc, pid, "wait4");
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "strata {args:?} failed"
+        "{program} {args:?} failed"
     );
     Sample {
         wall,

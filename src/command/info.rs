@@ -89,8 +89,7 @@ fn range_end(migrations: &crate::script::Migrations, text: &str) -> Result<Optio
 /// Every revision, newest first, with its state in the database if one is
 /// reachable. `range` is `FROM:TO` (either side may be empty).
 pub fn history(project: &Project, range: Option<&str>) -> Result<HistoryReport> {
-    let all = super::migrations(project)?;
-    let mut state = super::db_state(project, false)?;
+    let (all, mut state) = super::revisions_and_state(project, crate::script::Load::All, false)?;
     let migrations = state.view(&all)?;
     let applied: HashMap<&str, &Applied> = state
         .applied
@@ -209,8 +208,7 @@ pub struct CurrentReport {
 
 /// The database's current revision(s).
 pub fn current(project: &Project) -> Result<CurrentReport> {
-    let all = super::migrations(project)?;
-    let mut state = super::db_state(project, true)?;
+    let (all, mut state) = super::revisions_and_state(project, crate::script::Load::Graph, true)?;
     let migrations = state.view(&all)?;
     let ids = state.applied_ids();
     migrations.graph.check_applied(&ids)?;
@@ -255,7 +253,7 @@ fn summary(rev: &Revision, is_head: bool) -> RevisionSummary {
 
 /// The heads of the revision graph.
 pub fn heads(project: &Project) -> Result<Vec<RevisionSummary>> {
-    let migrations = super::migrations(project)?;
+    let migrations = super::revision_graph_only(project)?;
     Ok(migrations
         .graph
         .heads()
@@ -275,7 +273,7 @@ pub struct BranchPoint {
 
 /// The branch points of the revision graph.
 pub fn branches(project: &Project) -> Result<Vec<BranchPoint>> {
-    let migrations = super::migrations(project)?;
+    let migrations = super::revision_graph_only(project)?;
     let heads = migrations.graph.heads();
     Ok(migrations
         .graph

@@ -61,6 +61,38 @@ pub fn migrations(project: &Project) -> Result<Migrations> {
     )?)
 }
 
+/// The project's revision graph, for commands that show nothing of the
+/// scripts: down scripts are not opened (`script::Load::Graph`).
+pub fn revision_graph_only(project: &Project) -> Result<Migrations> {
+    Ok(Migrations::load_for(
+        &project.migrations,
+        &display_path(&project.migrations),
+        crate::script::Load::Graph,
+    )?)
+}
+
+/// The revisions and the database's state, read at once on two threads:
+/// the files are mostly system calls, the database mostly SQLite parsing
+/// its schema. A revision problem is reported before a database one.
+pub fn revisions_and_state(
+    project: &Project,
+    load: crate::script::Load,
+    required: bool,
+) -> Result<(Migrations, DbState)> {
+    let (migrations, state) = std::thread::scope(|s| {
+        let state = s.spawn(|| db_state(project, required));
+        let migrations = Migrations::load_for(
+            &project.migrations,
+            &display_path(&project.migrations),
+            load,
+        );
+        (migrations, state.join())
+    });
+    let migrations = migrations?;
+    let state = state.map_err(|_| CommandError::Crashed("reading the database"))??;
+    Ok((migrations, state))
+}
+
 /// What the database says, read without writing.
 #[derive(Debug, Clone, Serialize)]
 pub struct DbState {

@@ -18,7 +18,7 @@
 mod change;
 mod rename;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 pub use change::{is_narrowing, Change, Detail};
 pub use rename::{suggest_renames, RenameSuggestion};
@@ -30,6 +30,8 @@ use crate::sql::{key_of, tokenize};
 /// applied.
 pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
     let mut changes = Vec::new();
+    // Matching is by name, through maps: linear in the schema.
+    let (from_names, to_names) = (Names::of(from), Names::of(to));
 
     // Objects that are gone or different: triggers, then views (dependents
     // first), then indexes.
@@ -42,7 +44,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
         let mut gone: Vec<&Object> = from
             .objects
             .iter()
-            .filter(|o| o.kind == kind && !same_object(o, to))
+            .filter(|o| o.kind == kind && !to_names.same_object(o))
             .collect();
         gone.sort_by_key(|o| std::cmp::Reverse(o.seq));
         changes.extend(gone.into_iter().cloned().map(Change::DropObject));
@@ -51,7 +53,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
     let dropped: BTreeSet<String> = from
         .tables
         .iter()
-        .filter(|t| to.table(&t.name).is_none())
+        .filter(|t| to_names.table(&t.name).is_none())
         .map(|t| t.name.to_lowercase())
         .collect();
     for table in from.tables_parents_first().into_iter().rev() {
@@ -61,7 +63,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
     }
     let ordered = to.tables_parents_first();
     for table in &ordered {
-        if let Some(old) = from.table(&table.name) {
+        if let Some(old) = from_names.table(&table.name) {
             let details = table_details(old, table);
             if !details.is_empty() {
                 changes.push(Change::AlterTable {
@@ -73,7 +75,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
         }
     }
     for table in &ordered {
-        if from.table(&table.name).is_none() {
+        if from_names.table(&table.name).is_none() {
             changes.push(Change::AddTable((*table).clone()));
         }
     }
@@ -87,7 +89,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
         let mut new: Vec<&Object> = to
             .objects
             .iter()
-            .filter(|o| o.kind == kind && !same_object(o, from))
+            .filter(|o| o.kind == kind && !from_names.same_object(o))
             .collect();
         new.sort_by_key(|o| o.seq);
         changes.extend(new.into_iter().cloned().map(Change::AddObject));
@@ -103,8 +105,9 @@ pub fn column_order(a: &Schema, b: &Schema) -> Vec<String> {
     let names =
         |t: &Table| -> Vec<String> { t.columns.iter().map(|c| c.name.to_lowercase()).collect() };
     let mut out = Vec::new();
+    let b_names = Names::of(b);
     for ta in &a.tables {
-        let Some(tb) = b.table(&ta.name) else {
+        let Some(tb) = b_names.table(&ta.name) else {
             continue;
         };
         let (na, nb) = (names(ta), names(tb));
@@ -162,10 +165,36 @@ pub fn reverse(changes: &[Change]) -> Vec<Change> {
     changes.iter().rev().map(Change::reverse).collect()
 }
 
-fn same_object(o: &Object, other: &Schema) -> bool {
-    other
-        .object(o.kind, &o.name)
-        .is_some_and(|p| p.key == o.key && p.table.eq_ignore_ascii_case(&o.table))
+/// A schema's tables and objects by case-folded name.
+struct Names<'a> {
+    tables: HashMap<String, &'a Table>,
+    objects: HashMap<(ObjectKind, String), &'a Object>,
+}
+
+impl<'a> Names<'a> {
+    fn of(schema: &'a Schema) -> Names<'a> {
+        // The first of a name wins, as `Schema::table` finds it.
+        let mut tables = HashMap::with_capacity(schema.tables.len());
+        for t in &schema.tables {
+            tables.entry(t.name.to_lowercase()).or_insert(t);
+        }
+        let mut objects = HashMap::with_capacity(schema.objects.len());
+        for o in &schema.objects {
+            objects.entry((o.kind, o.name.to_lowercase())).or_insert(o);
+        }
+        Names { tables, objects }
+    }
+
+    fn table(&self, name: &str) -> Option<&'a Table> {
+        self.tables.get(&name.to_lowercase()).copied()
+    }
+
+    /// Whether this schema has `o` as it is: same kind, name, table and text.
+    fn same_object(&self, o: &Object) -> bool {
+        self.objects
+            .get(&(o.kind, o.name.to_lowercase()))
+            .is_some_and(|p| p.key == o.key && p.table.eq_ignore_ascii_case(&o.table))
+    }
 }
 
 fn expr_key(expr: &Option<String>) -> Option<String> {

@@ -138,7 +138,8 @@ impl ScriptFile {
             return Ok(text.to_string());
         }
         let text = read_text(&self.path, &self.display)?;
-        if checksum(&text) != self.sha256 {
+        // A script loaded for the graph only was never hashed.
+        if !self.sha256.is_empty() && checksum(&text) != self.sha256 {
             return Err(ScriptError::ChangedWhileRunning {
                 file: self.display.clone(),
             });
@@ -432,9 +433,65 @@ fn parse_file(
         sha256: checksum(&text),
         transactional: header.transactional,
         display,
-        embedded: None,
+        // A small script is kept as read, so running it reads no file again.
+        embedded: (text.len() <= KEEP_TEXT).then(|| std::sync::Arc::from(text)),
     };
     Ok((header, file))
+}
+
+/// Scripts up to this size stay in memory once read (a thousand revisions
+/// of ordinary DDL are a few hundred KB); larger ones, data scripts, are
+/// read again when they run.
+const KEEP_TEXT: usize = 64 * 1024;
+
+/// What a command needs of the revision files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Load {
+    /// Everything: both scripts of every revision, read and hashed.
+    All,
+    /// The graph only: up scripts' headers (and their text); down scripts
+    /// are listed, not opened, and carry no checksum. For commands that
+    /// show the graph and nothing of the scripts (`current`, `heads`).
+    Graph,
+}
+
+/// Reads the scripts `load` asks for; a down script under [`Load::Graph`]
+/// is a placeholder naming its file.
+fn parse_needed(
+    dir: &Path,
+    display_dir: &str,
+    names: &[String],
+    load: Load,
+) -> Vec<Result<(Header, ScriptFile), ScriptError>> {
+    if load == Load::All {
+        return parse_files(dir, display_dir, names);
+    }
+    let ups: Vec<String> = names
+        .iter()
+        .filter(|n| classify(n).is_some_and(|(_, half)| half == Half::Up))
+        .cloned()
+        .collect();
+    let mut parsed = parse_files(dir, display_dir, &ups).into_iter();
+    names
+        .iter()
+        .map(|name| match classify(name) {
+            Some((id, Half::Down)) => Ok((
+                Header {
+                    revision: Some(id.to_string()),
+                    transactional: true,
+                    ..Header::default()
+                },
+                ScriptFile {
+                    path: dir.join(name),
+                    display: format!("{display_dir}/{name}"),
+                    sha256: String::new(),
+                    transactional: true,
+                    embedded: None,
+                },
+            )),
+            _ => parsed.next().expect("one parse per up script"),
+        })
+        .collect()
 }
 
 /// Parses `names` in order, on a few threads when there are many: loading a
@@ -492,14 +549,22 @@ impl Migrations {
     /// in its `squashed/` folder the revisions squashes replaced.
     /// `display_dir` is how the directory is shown in messages.
     pub fn load(dir: &Path, display_dir: &str) -> Result<Migrations, ScriptError> {
+        Self::load_for(dir, display_dir, Load::All)
+    }
+
+    /// [`Migrations::load`], reading only what `load` asks for.
+    pub fn load_for(dir: &Path, display_dir: &str, load: Load) -> Result<Migrations, ScriptError> {
         let Some(names) = revision_files(dir, display_dir)? else {
             return Err(ScriptError::NoMigrationsDir(display_dir.to_string()));
         };
-        let main = pair(&names, parse_files(dir, display_dir, &names))?;
+        let main = pair(&names, parse_needed(dir, display_dir, &names, load))?;
         let shelf_dir = dir.join(SQUASHED_DIR);
         let shelf_display = format!("{display_dir}/{SQUASHED_DIR}");
         let squashed = match revision_files(&shelf_dir, &shelf_display)? {
-            Some(names) => pair(&names, parse_files(&shelf_dir, &shelf_display, &names))?,
+            Some(names) => pair(
+                &names,
+                parse_needed(&shelf_dir, &shelf_display, &names, load),
+            )?,
             None => BTreeMap::new(),
         };
         Self::from_parts(dir, display_dir, main, squashed)

@@ -13,9 +13,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{run_program, Sample};
-
-const STRATA: &str = env!("CARGO_BIN_EXE_strata");
+use common::{run, run_program, Sample};
 
 /// `n` revisions, each a table and an index, as a project grows.
 fn write_project(dir: &Path, n: usize) {
@@ -77,7 +75,7 @@ fn pair(
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for _ in 0..times {
         before();
-        a.push(run_program(STRATA, dir, strata));
+        a.push(run(dir, strata));
         before();
         b.push(run_program(floor.0, dir, floor.1));
     }
@@ -159,7 +157,7 @@ fn main() {
             &f,
         );
         fresh();
-        run_program(STRATA, dir, &["upgrade", "--single-transaction", "-q"]);
+        run(dir, &["upgrade", "--single-transaction", "-q"]);
         let reads = if n >= 10_000 { 5 } else { 11 };
         let nothing = || {};
         let (s, f) = pair(

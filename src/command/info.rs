@@ -9,6 +9,7 @@ use crate::config::Project;
 use crate::error::CommandError;
 use crate::graph::Target;
 use crate::history::Applied;
+use crate::script::Load;
 use crate::script::Revision;
 use crate::Result;
 
@@ -208,7 +209,23 @@ pub struct CurrentReport {
 
 /// The database's current revision(s).
 pub fn current(project: &Project) -> Result<CurrentReport> {
-    let (all, mut state) = super::revisions_and_state(project, crate::script::Load::Graph, true)?;
+    // The history first: applied revisions' headers are in it, so only
+    // pending revisions' files are opened.
+    let shown = crate::config::display_path(&project.migrations);
+    let mut state = match super::db_state(project, true) {
+        Ok(state) => state,
+        Err(e) => {
+            // A problem with the revisions is reported before one with the
+            // database, as every command does.
+            crate::script::Migrations::load_for(&project.migrations, &shown, Load::Graph)?;
+            return Err(e);
+        }
+    };
+    let all = crate::script::Migrations::load_for(
+        &project.migrations,
+        &shown,
+        Load::GraphKnowing(&state.applied),
+    )?;
     let migrations = state.view(&all)?;
     let ids = state.applied_ids();
     migrations.graph.check_applied(&ids)?;

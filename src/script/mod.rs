@@ -445,14 +445,20 @@ fn parse_file(
 const KEEP_TEXT: usize = 64 * 1024;
 
 /// What a command needs of the revision files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Load {
+#[derive(Debug, Clone, Copy)]
+pub enum Load<'a> {
     /// Everything: both scripts of every revision, read and hashed.
     All,
     /// The graph only: up scripts' headers (and their text); down scripts
     /// are listed, not opened, and carry no checksum. For commands that
     /// show the graph and nothing of the scripts (`current`, `heads`).
     Graph,
+    /// The graph, taking the parents and message of applied revisions from
+    /// their history rows — what their headers said when they ran — so only
+    /// pending revisions' files are opened (`current`). Read as [`Load::Graph`]
+    /// when a row names no file here or a squashed folder exists: squashes
+    /// need their headers.
+    GraphKnowing(&'a [crate::history::Applied]),
 }
 
 /// Reads the scripts `load` asks for; a down script under [`Load::Graph`]
@@ -461,33 +467,51 @@ fn parse_needed(
     dir: &Path,
     display_dir: &str,
     names: &[String],
-    load: Load,
+    load: Load<'_>,
 ) -> Vec<Result<(Header, ScriptFile), ScriptError>> {
-    if load == Load::All {
-        return parse_files(dir, display_dir, names);
-    }
+    let known: std::collections::HashMap<&str, &crate::history::Applied> = match load {
+        Load::All => return parse_files(dir, display_dir, names),
+        Load::Graph => Default::default(),
+        Load::GraphKnowing(rows) => rows.iter().map(|r| (r.revision.as_str(), r)).collect(),
+    };
     let ups: Vec<String> = names
         .iter()
-        .filter(|n| classify(n).is_some_and(|(_, half)| half == Half::Up))
+        .filter(|n| {
+            classify(n).is_some_and(|(id, half)| half == Half::Up && !known.contains_key(id))
+        })
         .cloned()
         .collect();
     let mut parsed = parse_files(dir, display_dir, &ups).into_iter();
+    let unread = |name: &str| ScriptFile {
+        path: dir.join(name),
+        display: format!("{display_dir}/{name}"),
+        sha256: String::new(),
+        transactional: true,
+        embedded: None,
+    };
     names
         .iter()
         .map(|name| match classify(name) {
+            Some((id, Half::Up)) if known.contains_key(id) => {
+                let row = known[id];
+                Ok((
+                    Header {
+                        revision: Some(id.to_string()),
+                        parents: Some(row.parents.clone()),
+                        message: Some(row.message.clone()),
+                        transactional: true,
+                        ..Header::default()
+                    },
+                    unread(name),
+                ))
+            }
             Some((id, Half::Down)) => Ok((
                 Header {
                     revision: Some(id.to_string()),
                     transactional: true,
                     ..Header::default()
                 },
-                ScriptFile {
-                    path: dir.join(name),
-                    display: format!("{display_dir}/{name}"),
-                    sha256: String::new(),
-                    transactional: true,
-                    embedded: None,
-                },
+                unread(name),
             )),
             _ => parsed.next().expect("one parse per up script"),
         })
@@ -553,9 +577,26 @@ impl Migrations {
     }
 
     /// [`Migrations::load`], reading only what `load` asks for.
-    pub fn load_for(dir: &Path, display_dir: &str, load: Load) -> Result<Migrations, ScriptError> {
+    pub fn load_for(
+        dir: &Path,
+        display_dir: &str,
+        load: Load<'_>,
+    ) -> Result<Migrations, ScriptError> {
         let Some(names) = revision_files(dir, display_dir)? else {
             return Err(ScriptError::NoMigrationsDir(display_dir.to_string()));
+        };
+        let load = match load {
+            Load::GraphKnowing(rows) => {
+                let ids: std::collections::HashSet<&str> =
+                    names.iter().filter_map(|n| classify(n).map(|(id, _)| id)).collect();
+                let all_here = rows.iter().all(|r| ids.contains(r.revision.as_str()));
+                if all_here && !dir.join(SQUASHED_DIR).exists() {
+                    load
+                } else {
+                    Load::Graph
+                }
+            }
+            other => other,
         };
         let main = pair(&names, parse_needed(dir, display_dir, &names, load))?;
         let shelf_dir = dir.join(SQUASHED_DIR);

@@ -179,3 +179,38 @@ fn init_writes_a_project() {
     run_in(dir.path(), &os(&["history"])).ok();
     run_in(dir.path(), &os(&["upgrade"])).ok();
 }
+
+/// `current` reads the history first and opens only pending revisions'
+/// files: an applied revision is shown as it was recorded.
+#[test]
+fn current_opens_only_pending_revision_files() {
+    let p = TestProject::microblog();
+    p.run(&["upgrade", "20261126110405"]).ok();
+    // The applied revision's file loses its header: current does not read
+    // it; every command that reads scripts does, and says so.
+    let up = p.up_file("20261126110405");
+    std::fs::write(&up, "garbage\n").unwrap();
+    let run = p.run(&["current"]).ok();
+    assert!(run.stdout.starts_with("20261126110405"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("1 revision(s) pending"),
+        "{}",
+        run.stderr
+    );
+    let run = p.run(&["history"]).fails(1);
+    assert!(run.error().contains("missing header"), "{}", run.stderr);
+    // A pending revision's file is read: its problems are current's too.
+    let posts = p.up_file("20261126120000");
+    std::fs::write(&posts, "-- strata:revision 20261126120000\n").unwrap();
+    std::fs::write(
+        &up,
+        "-- strata:revision 20261126110405\n-- strata:parent base\n",
+    )
+    .unwrap();
+    let run = p.run(&["current"]).fails(1);
+    assert!(
+        run.error().contains("missing `-- strata:parent` line"),
+        "{}",
+        run.stderr
+    );
+}

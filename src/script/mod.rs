@@ -426,17 +426,140 @@ fn parse_file(
 ) -> Result<(Header, ScriptFile), ScriptError> {
     let path = dir.join(name);
     let display = format!("{display_dir}/{name}");
-    let text = read_text(&path, &display)?;
-    let header = parse_header(&text, &display)?;
+    let io = |source| ScriptError::Io {
+        file: display.clone(),
+        source,
+    };
+    let not_utf8 = || ScriptError::NotUtf8 {
+        file: display.clone(),
+    };
+    let mut file = fs::File::open(&path).map_err(io)?;
+    // The first KEEP_TEXT bytes (and one more, to know whether there are more).
+    let mut head = Vec::with_capacity(4096);
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(&mut file, KEEP_TEXT as u64 + 1),
+        &mut head,
+    )
+    .map_err(io)?;
+    if head.len() <= KEEP_TEXT {
+        // A small script is kept as read, so running it reads no file again.
+        let text = String::from_utf8(head).map_err(|_| not_utf8())?;
+        let header = parse_header(&text, &display)?;
+        let file = ScriptFile {
+            path,
+            sha256: checksum(&text),
+            transactional: header.transactional,
+            display,
+            embedded: Some(std::sync::Arc::from(text)),
+        };
+        return Ok((header, file));
+    }
+    // A large script (a data migration) is hashed as it streams past: a
+    // command that only needs its checksum never holds it in memory.
+    let mut hasher = StreamHash::default();
+    let mut chunk = head;
+    let mut header = None;
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let mut bytes = std::mem::take(&mut carry);
+        bytes.extend_from_slice(&chunk);
+        if bytes.is_empty() {
+            break;
+        }
+        // Valid UTF-8 up to a character cut at the chunk's end.
+        let valid = match std::str::from_utf8(&bytes) {
+            Ok(_) => bytes.len(),
+            Err(e) if e.error_len().is_none() && !chunk.is_empty() => e.valid_up_to(),
+            Err(_) => return Err(not_utf8()),
+        };
+        carry = bytes.split_off(valid);
+        if header.is_none() {
+            let text = std::str::from_utf8(&bytes).expect("checked above");
+            header = Some(parse_header(text, &display)?);
+        }
+        hasher.update(&bytes);
+        if chunk.is_empty() {
+            break;
+        }
+        chunk.clear();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(&mut file, KEEP_TEXT as u64),
+            &mut chunk,
+        )
+        .map_err(io)?;
+    }
+    if !carry.is_empty() {
+        return Err(not_utf8());
+    }
+    let header = header.unwrap_or_default();
     let file = ScriptFile {
         path,
-        sha256: checksum(&text),
+        sha256: hasher.finish(),
         transactional: header.transactional,
         display,
-        // A small script is kept as read, so running it reads no file again.
-        embedded: (text.len() <= KEEP_TEXT).then(|| std::sync::Arc::from(text)),
+        embedded: None,
     };
     Ok((header, file))
+}
+
+/// [`checksum`] over text that arrives in pieces.
+#[derive(Default)]
+struct StreamHash {
+    hasher: Sha256,
+    started: bool,
+    /// The first bytes, held until a byte-order mark can be told apart.
+    start: Vec<u8>,
+    /// A `\r` at the end of the last piece, not yet known to start `\r\n`.
+    cr: bool,
+}
+
+impl StreamHash {
+    fn update(&mut self, bytes: &[u8]) {
+        if self.started {
+            return self.normalized(bytes);
+        }
+        self.start.extend_from_slice(bytes);
+        if self.start.len() >= 3 {
+            self.begin();
+        }
+    }
+
+    fn begin(&mut self) {
+        self.started = true;
+        let start = std::mem::take(&mut self.start);
+        let bom = "\u{feff}".as_bytes();
+        self.normalized(start.strip_prefix(bom).unwrap_or(&start));
+    }
+
+    fn normalized(&mut self, bytes: &[u8]) {
+        if self.cr {
+            self.cr = false;
+            if bytes.first() != Some(&b'\n') {
+                self.hasher.update(b"\r");
+            }
+        }
+        let mut rest = bytes;
+        while let Some(pos) = rest.windows(2).position(|w| w == b"\r\n") {
+            self.hasher.update(&rest[..pos]);
+            rest = &rest[pos + 1..];
+        }
+        if let Some(body) = rest.strip_suffix(b"\r") {
+            self.hasher.update(body);
+            self.cr = true;
+        } else {
+            self.hasher.update(rest);
+        }
+    }
+
+    fn finish(mut self) -> String {
+        if !self.started {
+            self.begin();
+        }
+        if self.cr {
+            self.hasher.update(b"\r");
+        }
+        hex(&self.hasher.finalize())
+    }
 }
 
 /// Scripts up to this size stay in memory once read (a thousand revisions
@@ -932,6 +1055,44 @@ mod tests {
             checksum(""),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
+    }
+
+    #[test]
+    fn a_streamed_checksum_is_the_checksum() {
+        let texts = [
+            "\u{feff}SELECT 1;\r\nSELECT 2;\r\n".to_string(),
+            "a\r".to_string(),
+            "\r\r\n\n\r".to_string(),
+            format!("-- é ü 漢\r\n{}", "x\r\ny\n".repeat(1000)),
+        ];
+        for text in &texts {
+            let bytes = text.as_bytes();
+            for cut in [1, 2, 3, 7, 64, bytes.len()] {
+                let mut stream = StreamHash::default();
+                for piece in bytes.chunks(cut) {
+                    stream.update(piece);
+                }
+                assert_eq!(stream.finish(), checksum(text), "{text:?} in pieces of {cut}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_large_script_is_hashed_streaming_and_not_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let body = format!(
+            "-- strata:revision 1\r\n-- strata:parent base\r\n{}",
+            "INSERT INTO t VALUES ('é');\r\n".repeat(10_000)
+        );
+        assert!(body.len() > KEEP_TEXT);
+        std::fs::write(tmp.path().join("1_a.up.sql"), &body).unwrap();
+        let (header, file) = parse_file(tmp.path(), "m", "1_a.up.sql").unwrap();
+        assert_eq!(header.revision.as_deref(), Some("1"));
+        assert_eq!(file.sha256, checksum(&body));
+        assert!(file.embedded.is_none());
+        assert_eq!(file.read().unwrap(), body);
+        std::fs::write(tmp.path().join("2_b.up.sql"), [b"-- x\n".as_slice(), &vec![0xff; KEEP_TEXT + 10]].concat()).unwrap();
+        assert!(matches!(parse_file(tmp.path(), "m", "2_b.up.sql"), Err(ScriptError::NotUtf8 { .. })));
     }
 
     #[test]

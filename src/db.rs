@@ -134,13 +134,15 @@ pub fn backup(conn: &Connection, path: &Path) -> Result<std::path::PathBuf> {
         .unwrap_or_else(|| "database".into());
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let stamp = crate::script::format_id(time::OffsetDateTime::now_utc());
-    let mut dest = dir.join(format!("{name}.{stamp}.bak"));
-    let mut n = 1;
-    while dest.exists() {
-        dest = dir.join(format!("{name}.{stamp}-{n}.bak"));
-        n += 1;
-    }
-    let partial = dest.with_extension("bak.partial");
+    // Each call writes its own partial copy: two runs backing up in the
+    // same second (applications starting at once, threads of one) never
+    // share a file.
+    static TAKEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mine = TAKEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let partial = dir.join(format!(
+        "{name}.{stamp}.{}-{mine}.bak.partial",
+        std::process::id()
+    ));
     let _ = std::fs::remove_file(&partial);
     conn.backup(
         rusqlite::MAIN_DB,
@@ -151,16 +153,43 @@ pub fn backup(conn: &Connection, path: &Path) -> Result<std::path::PathBuf> {
         "backing up to {}",
         partial.display()
     )))?;
-    let copy_mode = || -> std::io::Result<()> {
+    let finish = || -> std::io::Result<std::path::PathBuf> {
         let perms = std::fs::metadata(path)?.permissions();
         std::fs::set_permissions(&partial, perms)?;
         std::fs::File::open(&partial)?.sync_all()?;
-        std::fs::rename(&partial, &dest)
+        // The first free name, taken without overwriting: a hard link
+        // fails on a name another run has just taken.
+        let mut n = 0;
+        loop {
+            let dest = match n {
+                0 => dir.join(format!("{name}.{stamp}.bak")),
+                n => dir.join(format!("{name}.{stamp}-{n}.bak")),
+            };
+            n += 1;
+            if dest.exists() {
+                continue;
+            }
+            match std::fs::hard_link(&partial, &dest) {
+                Ok(()) => {
+                    std::fs::remove_file(&partial)?;
+                    return Ok(dest);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                // A file system without hard links: a rename, checked above.
+                Err(_) => {
+                    std::fs::rename(&partial, &dest)?;
+                    return Ok(dest);
+                }
+            }
+        }
     };
-    if let Err(e) = copy_mode() {
-        let _ = std::fs::remove_file(&partial);
-        return Err(Error::io(&dest)(e));
-    }
+    let dest = match finish() {
+        Ok(dest) => dest,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(Error::io(&partial)(e));
+        }
+    };
     Ok(dest)
 }
 
@@ -178,3 +207,44 @@ pub fn display_path(path: &Path) -> String {
     path.display().to_string()
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backups_taken_at_once_each_get_their_own_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("app.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        let copies: Vec<std::path::PathBuf> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        let conn = Connection::open(&path).unwrap();
+                        (0..5).map(|_| backup(&conn, &path).unwrap()).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+        });
+        let distinct: std::collections::BTreeSet<_> = copies.iter().collect();
+        assert_eq!(distinct.len(), 20, "{copies:?}");
+        for copy in &copies {
+            let n: i64 = Connection::open(copy)
+                .unwrap()
+                .query_row("SELECT x FROM t", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(n, 1);
+        }
+        let left: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".partial"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+}

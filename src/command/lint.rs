@@ -201,11 +201,19 @@ pub fn lint(project: &Project, request: &LintRequest) -> Result<LintReport> {
     let mut applies = true;
     let mut findings = Vec::new();
     let mut revisions = Vec::new();
+    // The schema after the last linted revision: the next one's before.
+    let mut last_after: Option<Schema> = None;
     for rev in migrations.in_order() {
         let lint_this = selected.contains(&rev.id);
         if !lint_this {
+            last_after = None;
             if applies {
-                applies = runner::execute_script(&conn, &rev.up, rev.up.transactional).is_ok();
+                if let Err(e) = runner::execute_script(&conn, &rev.up, rev.up.transactional) {
+                    // A broken older revision leaves nothing to compare the
+                    // new ones against: said, not skipped silently.
+                    findings.push(finding(rev, "S002", 1, e.to_string()));
+                    applies = false;
+                }
             }
             continue;
         }
@@ -214,9 +222,12 @@ pub fn lint(project: &Project, request: &LintRequest) -> Result<LintReport> {
         let up = rev.up.read()?;
         let down = rev.down.read()?;
         let statements = split(&up);
-        let before = applies
-            .then(|| inspect_project(project, &conn))
-            .transpose()?;
+        let before = match last_after.take() {
+            Some(schema) => Some(schema),
+            None => applies
+                .then(|| inspect_project(project, &conn))
+                .transpose()?,
+        };
         let after = match before {
             Some(_) => match runner::execute_script(&conn, &rev.up, rev.up.transactional) {
                 Ok(()) => Some(inspect_project(project, &conn)?),
@@ -256,6 +267,7 @@ pub fn lint(project: &Project, request: &LintRequest) -> Result<LintReport> {
         }
         accept(rev, &up, &down, &mut found);
         findings.extend(found);
+        last_after = after;
     }
     let errors = findings
         .iter()

@@ -271,6 +271,43 @@ fn foreign_key_violations_abort_the_revision() {
     assert_eq!(p.db_bytes(), before);
 }
 
+/// The check runs after revisions that can change rows; one that only
+/// creates objects cannot break a foreign key, so a violation already in
+/// the database does not stop it — the next data change is stopped.
+#[test]
+fn foreign_keys_are_checked_after_revisions_that_can_change_rows() {
+    let p = TestProject::new();
+    p.write_revision(
+        &id(1),
+        "base",
+        "tables",
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY);\nCREATE TABLE child (pid INTEGER REFERENCES parent (id));\n",
+        "DROP TABLE child;\nDROP TABLE parent;\n",
+    );
+    p.write_revision(
+        &id(2),
+        &id(1),
+        "index",
+        "CREATE INDEX child_pid ON child (pid);\n",
+        "DROP INDEX child_pid;\n",
+    );
+    p.write_revision(
+        &id(3),
+        &id(2),
+        "data",
+        "UPDATE child SET pid = pid;\n",
+        "SELECT 1;\n",
+    );
+    p.run(&["upgrade", &id(1)]).ok();
+    p.db()
+        .execute_batch("PRAGMA foreign_keys = OFF; INSERT INTO child VALUES (7);")
+        .unwrap();
+    p.run(&["upgrade", &id(2)]).ok();
+    let run = p.run(&["upgrade"]).fails(1);
+    assert!(run.error().contains("child rowid 1"), "{}", run.stderr);
+    assert_eq!(p.applied(), [id(1), id(2)]);
+}
+
 #[test]
 fn sql_output_piped_into_sqlite3_matches_a_real_upgrade() {
     if !crate::common::sqlite3_or_skip("sql_output_piped_into_sqlite3_matches_a_real_upgrade") {

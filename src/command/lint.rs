@@ -239,7 +239,7 @@ pub fn lint(project: &Project, request: &LintRequest) -> Result<LintReport> {
             },
             None => None,
         };
-        read_statements(
+        let renames = read_statements(
             rev,
             &up,
             &statements,
@@ -249,7 +249,7 @@ pub fn lint(project: &Project, request: &LintRequest) -> Result<LintReport> {
             &mut found,
         );
         if let (Some(before), Some(after)) = (&before, &after) {
-            read_changes(rev, &statements, before, after, &mut found);
+            read_changes(rev, &statements, (before, after), &renames, &mut found);
         }
         if !split(&up).iter().all(is_comment_only) && split(&down).iter().all(is_comment_only) {
             found.push(finding(
@@ -388,6 +388,14 @@ fn object_name(tokens: &[Token<'_>], at: usize) -> Option<(String, usize)> {
     Some((name, at + 1))
 }
 
+/// What a revision's statements rename, case-folded: tables by their old
+/// name, columns as `table.old` → `table.new`.
+#[derive(Default)]
+struct Renames {
+    tables: BTreeSet<String>,
+    columns: BTreeMap<String, String>,
+}
+
 /// Rules read from the statements: renames, rebuilds, VACUUM and PRAGMAs,
 /// non-deterministic data changes.
 fn read_statements(
@@ -398,7 +406,8 @@ fn read_statements(
     after: Option<&Schema>,
     live: Option<&Connection>,
     found: &mut Vec<Finding>,
-) {
+) -> Renames {
+    let mut renames = Renames::default();
     let existed = |table: &str| before.is_some_and(|s| s.table(table).is_some());
     let exists_after = |table: &str| after.is_some_and(|s| s.table(table).is_some());
     for statement in statements {
@@ -417,6 +426,7 @@ fn read_statements(
             if tokens.get(next + 1).is_some_and(|t| t.is("to")) {
                 let to = tokens.get(next + 2).map(Token::value).unwrap_or_default();
                 if existed(&table) && !exists_after(&table) {
+                    renames.tables.insert(table.to_lowercase());
                     found.push(finding(
                         rev,
                         "S201",
@@ -433,6 +443,10 @@ fn read_statements(
                     .and_then(|s| s.table(&table))
                     .is_some_and(|t| t.column(&from).is_some());
                 if had {
+                    renames.columns.insert(
+                        format!("{}.{}", table.to_lowercase(), from.to_lowercase()),
+                        format!("{}.{}", table.to_lowercase(), to.to_lowercase()),
+                    );
                     found.push(finding(
                         rev,
                         "S202",
@@ -498,6 +512,7 @@ fn read_statements(
             ));
         }
     }
+    renames
 }
 
 /// What in a statement differs between runs: `random()`, the clock.
@@ -532,27 +547,13 @@ fn row_count(conn: &Connection, table: &str) -> Option<i64> {
 fn read_changes(
     rev: &Revision,
     statements: &[Statement<'_>],
-    before: &Schema,
-    after: &Schema,
+    (before, after): (&Schema, &Schema),
+    renames: &Renames,
     found: &mut Vec<Finding>,
 ) {
     // What the statement rules already called a rename is not also a drop.
-    let renamed_tables: BTreeSet<String> = found
-        .iter()
-        .filter(|f| f.code == "S201")
-        .filter_map(|f| f.message.split('\'').nth(1).map(str::to_lowercase))
-        .collect();
-    let renamed_columns: BTreeMap<String, String> = found
-        .iter()
-        .filter(|f| f.code == "S202")
-        .filter_map(|f| {
-            let mut parts = f.message.split('\'');
-            let from = parts.nth(1)?.to_lowercase();
-            let to = parts.nth(1)?.to_lowercase();
-            let table = from.split('.').next()?.to_string();
-            Some((from, format!("{table}.{to}")))
-        })
-        .collect();
+    let renamed_tables = &renames.tables;
+    let renamed_columns = &renames.columns;
     for change in diff::diff(before, after) {
         match &change {
             Change::DropTable(t) if !renamed_tables.contains(&t.name.to_lowercase()) => {

@@ -50,7 +50,6 @@ pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         ctx.out.emit_json(&report);
         return Ok(ExitCode::SUCCESS);
     }
-    let would = if report.dry_run { "Would" } else { "" };
     if !report.replaces.is_empty() {
         let first = &report.replaces[0];
         let last = &report.replaces[report.replaces.len() - 1];
@@ -112,7 +111,8 @@ pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         ));
     }
     if report.dry_run {
-        ctx.out.status(format!("{would} change nothing: dry run."));
+        ctx.out
+            .status("Dry run: nothing was written, moved or removed.");
     }
     if let Some(created) = &report.squash {
         ctx.out.data(&created.revision);

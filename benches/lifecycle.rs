@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{run, Sample};
+use common::{run, write_project, Sample};
 
 fn median(dir: &Path, args: &[&str], times: usize) -> Sample {
     let mut samples: Vec<Sample> = (0..times).map(|_| run(dir, args)).collect();
@@ -26,39 +26,6 @@ fn median(dir: &Path, args: &[&str], times: usize) -> Sample {
     Sample {
         wall: mid.wall,
         max_rss_kib: rss,
-    }
-}
-
-fn write_project(dir: &Path, revisions: usize) {
-    std::fs::write(dir.join("strata.toml"), "database = \"app.db\"\n").unwrap();
-    let migrations = dir.join("migrations");
-    std::fs::create_dir(&migrations).unwrap();
-    let id = |n: usize| format!("2026{:010}", n);
-    for n in 0..revisions {
-        let parent = if n == 0 {
-            "base".to_string()
-        } else {
-            id(n - 1)
-        };
-        let stem = format!("{}_table_{n}", id(n));
-        std::fs::write(
-            migrations.join(format!("{stem}.up.sql")),
-            format!(
-                "-- strata:revision {}\n-- strata:parent   {parent}\n-- strata:message  table {n}\n-- strata:created  2026-11-26T00:00:00Z\n\n\
-                 CREATE TABLE t{n} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created TEXT);\n\
-                 CREATE INDEX t{n}_name ON t{n} (name);\n",
-                id(n)
-            ),
-        )
-        .unwrap();
-        std::fs::write(
-            migrations.join(format!("{stem}.down.sql")),
-            format!(
-                "-- strata:revision {}\n\nDROP INDEX t{n}_name;\nDROP TABLE t{n};\n",
-                id(n)
-            ),
-        )
-        .unwrap();
     }
 }
 

@@ -13,48 +13,18 @@ use std::time::Duration;
 
 mod common;
 
-use common::{run, run_program, Sample};
+use common::{revision_body, run, run_program, write_project, Sample};
 
-/// `n` revisions, each a table and an index, as a project grows.
-fn write_project(dir: &Path, n: usize) {
-    std::fs::write(dir.join("strata.toml"), "database = \"app.db\"\n").unwrap();
-    let migrations = dir.join("migrations");
-    std::fs::create_dir(&migrations).unwrap();
-    let id = |i: usize| format!("2026{i:010}");
-    let mut all_ups = String::from("BEGIN;\n");
-    for i in 0..n {
-        let parent = if i == 0 {
-            "base".to_string()
-        } else {
-            id(i - 1)
-        };
-        let stem = format!("{}_table_{i}", id(i));
-        let body = format!(
-            "CREATE TABLE t{i} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created TEXT);\nCREATE INDEX t{i}_name ON t{i} (name);\n"
-        );
-        all_ups.push_str(&body);
-        std::fs::write(
-            migrations.join(format!("{stem}.up.sql")),
-            format!(
-                "-- strata:revision {}\n-- strata:parent   {parent}\n-- strata:message  table {i}\n-- strata:created  2026-11-26T00:00:00Z\n\n{body}",
-                id(i)
-            ),
-        )
-        .unwrap();
-        std::fs::write(
-            migrations.join(format!("{stem}.down.sql")),
-            format!(
-                "-- strata:revision {}\n\nDROP INDEX t{i}_name;\nDROP TABLE t{i};\n",
-                id(i)
-            ),
-        )
-        .unwrap();
-    }
-    all_ups.push_str("COMMIT;\n");
-    std::fs::write(dir.join("all_ups.sql"), all_ups).unwrap();
-    let schema: String = (0..n)
-        .map(|i| format!("CREATE TABLE t{i} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created TEXT);\nCREATE INDEX t{i}_name ON t{i} (name);\n"))
-        .collect();
+/// `n` revisions (common::write_project), plus what the floors run: the
+/// up scripts in one transaction, and the same schema as schema.sql.
+fn write_fixtures(dir: &Path, n: usize) {
+    write_project(dir, n);
+    let schema: String = (0..n).map(revision_body).collect();
+    std::fs::write(
+        dir.join("all_ups.sql"),
+        format!("BEGIN;\n{schema}COMMIT;\n"),
+    )
+    .unwrap();
     std::fs::write(dir.join("schema.sql"), &schema).unwrap();
     std::fs::write(
         dir.join("schema_tx.sql"),
@@ -130,7 +100,7 @@ fn main() {
     for n in sizes {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
-        write_project(dir, n);
+        write_fixtures(dir, n);
         let times = if n >= 10_000 {
             1
         } else if n >= 1000 {

@@ -45,3 +45,46 @@ pub fn run_program(program: &str, dir: &Path, args: &[&str]) -> Sample {
         max_rss_kib: usage.ru_maxrss,
     }
 }
+
+/// The revision `n` of [`write_project`]'s chain: a table and an index.
+#[allow(dead_code)] // not every benchmark builds a project
+pub fn revision_body(n: usize) -> String {
+    format!(
+        "CREATE TABLE t{n} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created TEXT);\nCREATE INDEX t{n}_name ON t{n} (name);\n"
+    )
+}
+
+/// A project of `revisions` revisions in a chain, each creating a table
+/// and an index (so the database ends with twice as many schema objects).
+#[allow(dead_code)] // not every benchmark builds a project
+pub fn write_project(dir: &Path, revisions: usize) {
+    std::fs::write(dir.join("strata.toml"), "database = \"app.db\"\n").unwrap();
+    let migrations = dir.join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    let id = |n: usize| format!("2026{n:010}");
+    for n in 0..revisions {
+        let parent = if n == 0 {
+            "base".to_string()
+        } else {
+            id(n - 1)
+        };
+        let stem = format!("{}_table_{n}", id(n));
+        std::fs::write(
+            migrations.join(format!("{stem}.up.sql")),
+            format!(
+                "-- strata:revision {}\n-- strata:parent   {parent}\n-- strata:message  table {n}\n-- strata:created  2026-11-26T00:00:00Z\n\n{}",
+                id(n),
+                revision_body(n)
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            migrations.join(format!("{stem}.down.sql")),
+            format!(
+                "-- strata:revision {}\n\nDROP INDEX t{n}_name;\nDROP TABLE t{n};\n",
+                id(n)
+            ),
+        )
+        .unwrap();
+    }
+}

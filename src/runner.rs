@@ -187,13 +187,9 @@ fn may_break_foreign_keys(stmt: &crate::sql::split::Statement<'_>) -> bool {
     match stmt.keyword().as_str() {
         "CREATE" | "SELECT" | "" => false,
         "DROP" => {
-            let second = stmt
-                .text
-                .split(|c: char| !c.is_ascii_alphanumeric())
-                .filter(|w| !w.is_empty())
-                .nth(1)
-                .map(str::to_ascii_uppercase);
-            !matches!(second.as_deref(), Some("INDEX" | "VIEW" | "TRIGGER"))
+            let tokens = crate::sql::tokenize(stmt.text);
+            let object = tokens.get(1);
+            !object.is_some_and(|t| t.is("index") || t.is("view") || t.is("trigger"))
         }
         _ => true,
     }

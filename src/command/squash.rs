@@ -247,7 +247,7 @@ fn plan<'m>(
     }
     if data == DataChoice::Keep {
         for table in &schema.tables {
-            if rows(&original, &table.name)? != rows(&rebuilt, &table.name)? {
+            if rows(&original, table)? != rows(&rebuilt, table)? {
                 return Err(mismatch(format!(
                     "the rows of table '{}' differ",
                     table.name
@@ -456,40 +456,28 @@ fn in_memory(name: &str, text: &str) -> ScriptFile {
     }
 }
 
-/// Every row of `table`, each as one text, sorted: a comparison key that
-/// does not depend on rowids or WITHOUT ROWID.
-fn rows(conn: &Connection, table: &str) -> Result<Vec<String>> {
-    let quoted = crate::sql::quote_ident(table);
-    let columns: Vec<String> = {
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT name FROM pragma_table_info({})",
-                crate::db::quote_literal(table)
-            ))
-            .map_err(Error::sqlite("reading a table's columns"))?;
-        let names = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(Error::sqlite("reading a table's columns"))?;
-        names
-            .collect::<std::result::Result<_, _>>()
-            .map_err(Error::sqlite("reading a table's columns"))?
-    };
-    if columns.is_empty() {
+/// Every row of `table` (its columns as inspected), each as one text,
+/// sorted: a comparison key that does not depend on rowids or WITHOUT ROWID.
+fn rows(conn: &Connection, table: &crate::schema::Table) -> Result<Vec<String>> {
+    if table.columns.is_empty() {
         return Ok(Vec::new());
     }
-    let select = columns
+    let select = table
+        .columns
         .iter()
-        .map(|c| format!("quote({})", crate::sql::quote_ident(c)))
+        .map(|c| format!("quote({})", crate::sql::quote_ident(&c.name)))
         .collect::<Vec<_>>()
         .join(" || ',' || ");
-    let mut stmt = conn
-        .prepare(&format!("SELECT {select} FROM {quoted}"))
-        .map_err(Error::sqlite("reading rows"))?;
-    let mut out: Vec<String> = stmt
-        .query_map([], |r| r.get::<_, String>(0))
-        .map_err(Error::sqlite("reading rows"))?
-        .collect::<std::result::Result<_, _>>()
-        .map_err(Error::sqlite("reading rows"))?;
+    let sql = format!(
+        "SELECT {select} FROM {}",
+        crate::sql::quote_ident(&table.name)
+    );
+    let read = || -> rusqlite::Result<Vec<String>> {
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        rows.collect()
+    };
+    let mut out = read().map_err(Error::sqlite("reading rows"))?;
     out.sort();
     Ok(out)
 }

@@ -60,8 +60,10 @@ impl Migrations {
             .filter(|r| !r.replaces.is_empty())
             .map(|r| (r.id.clone(), r.replaces.clone()))
             .collect();
-        for rev in main.values_mut().chain(squashed.values_mut()) {
-            rev.covers = covers(&squashes, &rev.id);
+        if !squashes.is_empty() {
+            for rev in main.values_mut().chain(squashed.values_mut()) {
+                rev.covers = covers(&squashes, &rev.id);
+            }
         }
         let display = format!("{display_dir}/{SQUASHED_DIR}");
         for squash in main.values().filter(|r| !r.covers.is_empty()) {

@@ -71,6 +71,8 @@ macro_rules! internal {
 
 internal! {
     db;
+    dqlite;
+    engine;
     graph;
     history;
     interrupt;

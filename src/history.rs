@@ -12,10 +12,10 @@
 
 use std::collections::BTreeSet;
 
-use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::db::quote_literal;
+use crate::engine::Engine;
 use crate::{Error, Result};
 
 /// The bookkeeping format this strata writes. Version 2 lets `strata_log`
@@ -114,31 +114,30 @@ pub fn upgrade_sql(entry: &Entry<'_>, when: When<'_>) -> String {
 }
 
 /// Records an applied revision at time `at`: [`upgrade_sql`]'s rows,
-/// through statements prepared once per connection (a run of a thousand
-/// revisions parses them once, not a thousand times).
-pub fn record_upgrade(conn: &Connection, entry: &Entry<'_>, at: &str, duration_ms: i64) -> Result<()> {
-    let context = || Error::sqlite(format!("recording revision {}", entry.revision));
-    conn.prepare_cached(
+/// with every value bound by strata (a local connection parses the
+/// statements once per connection, so a run of a thousand revisions parses
+/// them once, not a thousand times).
+pub fn record_upgrade(conn: &dyn Engine, entry: &Entry<'_>, at: &str, duration_ms: i64) -> Result<()> {
+    let context = || Error::engine(format!("recording revision {}", entry.revision));
+    conn.execute(
         "INSERT INTO strata_history (revision, parents, message, up_sha256, down_sha256, applied_at, duration_ms) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        &[
+            entry.revision.into(),
+            entry.parents.join(",").into(),
+            entry.message.into(),
+            entry.up_sha256.into(),
+            entry.down_sha256.into(),
+            at.into(),
+            duration_ms.into(),
+        ],
     )
-    .and_then(|mut stmt| {
-        stmt.execute(rusqlite::params![
-            entry.revision,
-            entry.parents.join(","),
-            entry.message,
-            entry.up_sha256,
-            entry.down_sha256,
-            at,
-            duration_ms
-        ])
-    })
     .map_err(context())?;
-    conn.prepare_cached(
+    conn.execute(
         "INSERT INTO strata_log (at, revision, direction, duration_ms, strata_version) \
          VALUES (?1, ?2, 'upgrade', ?3, ?4)",
+        &[at.into(), entry.revision.into(), duration_ms.into(), crate::VERSION.into()],
     )
-    .and_then(|mut stmt| stmt.execute(rusqlite::params![at, entry.revision, duration_ms, crate::VERSION]))
     .map_err(context())?;
     Ok(())
 }
@@ -198,35 +197,34 @@ pub fn rehash_sql(entry: &Entry<'_>, when: When<'_>) -> String {
     )
 }
 
-fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
-    conn.query_row(
+fn table_exists(conn: &dyn Engine, name: &str) -> Result<bool> {
+    conn.query(
         "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-        [name],
-        |_| Ok(()),
+        &[name.into()],
     )
-    .optional()
-    .map(|r| r.is_some())
-    .map_err(Error::sqlite("reading the schema"))
+    .map(|rows| !rows.is_empty())
+    .map_err(Error::engine("reading the schema"))
 }
 
 /// The bookkeeping version recorded in the database, if any.
-pub fn version(conn: &Connection) -> Result<Option<i64>> {
+pub fn version(conn: &dyn Engine) -> Result<Option<i64>> {
     if !table_exists(conn, "strata_meta")? {
         return Ok(None);
     }
-    let value: Option<String> = conn
-        .query_row(
+    let rows = conn
+        .query(
             "SELECT value FROM strata_meta WHERE key = 'bookkeeping_version'",
-            [],
-            |r| r.get(0),
+            &[],
         )
-        .optional()
-        .map_err(Error::sqlite("reading strata_meta"))?;
-    Ok(value.and_then(|v| v.parse().ok()))
+        .map_err(Error::engine("reading strata_meta"))?;
+    Ok(rows
+        .first()
+        .and_then(|row| row.first())
+        .and_then(|v| v.text().parse().ok()))
 }
 
 /// Refuses a database whose bookkeeping a newer strata wrote.
-pub fn check_version(conn: &Connection) -> Result<()> {
+pub fn check_version(conn: &dyn Engine) -> Result<()> {
     match version(conn)? {
         Some(v) if v > BOOKKEEPING_VERSION => Err(crate::error::RunError::NewerBookkeeping {
             found: v,
@@ -239,50 +237,48 @@ pub fn check_version(conn: &Connection) -> Result<()> {
 
 /// Creates or upgrades the bookkeeping tables. Call inside the write
 /// transaction, so they appear only together with a change.
-pub fn ensure(conn: &Connection) -> Result<()> {
+pub fn ensure(conn: &dyn Engine) -> Result<()> {
     check_version(conn)?;
     let older = version(conn)?;
     conn.execute_batch(&ddl())
-        .map_err(Error::sqlite("creating strata's bookkeeping tables"))?;
+        .map_err(Error::engine("creating strata's bookkeeping tables"))?;
     if older == Some(1) {
         conn.execute_batch(&upgrade_from_v1_sql())
-            .map_err(Error::sqlite("upgrading strata's bookkeeping tables"))?;
+            .map_err(Error::engine("upgrading strata's bookkeeping tables"))?;
     }
     Ok(())
 }
 
 /// Every applied revision, or none when the bookkeeping does not exist yet.
-pub fn read_applied(conn: &Connection) -> Result<Vec<Applied>> {
+pub fn read_applied(conn: &dyn Engine) -> Result<Vec<Applied>> {
     if !table_exists(conn, "strata_history")? {
         return Ok(Vec::new());
     }
     check_version(conn)?;
-    let mut stmt = conn
-        .prepare(
+    let rows = conn
+        .query(
             "SELECT revision, parents, message, up_sha256, down_sha256, applied_at, duration_ms \
              FROM strata_history ORDER BY applied_at, revision",
+            &[],
         )
-        .map_err(Error::sqlite("reading strata_history"))?;
-    let rows = stmt
-        .query_map([], |r| {
-            let parents: String = r.get(1)?;
-            Ok(Applied {
-                revision: r.get(0)?,
-                parents: parents
-                    .split(',')
-                    .filter(|p| !p.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-                message: r.get(2)?,
-                up_sha256: r.get(3)?,
-                down_sha256: r.get(4)?,
-                applied_at: r.get(5)?,
-                duration_ms: r.get(6)?,
-            })
+        .map_err(Error::engine("reading strata_history"))?;
+    Ok(rows
+        .iter()
+        .map(|r| Applied {
+            revision: r[0].text(),
+            parents: r[1]
+                .text()
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect(),
+            message: r[2].text(),
+            up_sha256: r[3].text(),
+            down_sha256: r[4].text(),
+            applied_at: r[5].text(),
+            duration_ms: r[6].int(),
         })
-        .map_err(Error::sqlite("reading strata_history"))?;
-    rows.collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(Error::sqlite("reading strata_history"))
+        .collect())
 }
 
 /// The set of applied revision ids.
@@ -301,31 +297,32 @@ pub struct LogEntry {
 }
 
 /// The audit log, oldest first.
-pub fn read_log(conn: &Connection) -> Result<Vec<LogEntry>> {
+pub fn read_log(conn: &dyn Engine) -> Result<Vec<LogEntry>> {
     if !table_exists(conn, "strata_log")? {
         return Ok(Vec::new());
     }
-    let mut stmt = conn
-        .prepare("SELECT at, revision, direction, duration_ms, strata_version FROM strata_log ORDER BY id")
-        .map_err(Error::sqlite("reading strata_log"))?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(LogEntry {
-                at: r.get(0)?,
-                revision: r.get(1)?,
-                direction: r.get(2)?,
-                duration_ms: r.get(3)?,
-                strata_version: r.get(4)?,
-            })
+    let rows = conn
+        .query(
+            "SELECT at, revision, direction, duration_ms, strata_version FROM strata_log ORDER BY id",
+            &[],
+        )
+        .map_err(Error::engine("reading strata_log"))?;
+    Ok(rows
+        .iter()
+        .map(|r| LogEntry {
+            at: r[0].text(),
+            revision: r[1].text(),
+            direction: r[2].text(),
+            duration_ms: r[3].int(),
+            strata_version: r[4].text(),
         })
-        .map_err(Error::sqlite("reading strata_log"))?;
-    rows.collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(Error::sqlite("reading strata_log"))
+        .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     #[test]
     fn bookkeeping_round_trip() {

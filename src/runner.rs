@@ -20,6 +20,7 @@ use crate::graph::{Direction, Goal, GraphError};
 use crate::history::{self, Applied, Entry, When};
 use crate::script::{format_time, Migrations, Revision, ScriptFile};
 use crate::sql::split::{line_of, split};
+use crate::engine::{Engine, EngineError, Value};
 use crate::error::RunError;
 use crate::{Error, Result};
 
@@ -151,32 +152,23 @@ fn script_of(rev: &Revision, direction: Direction) -> &ScriptFile {
 /// How a precheck's RAISE message starts.
 const PRECHECK: &str = "precheck failed";
 
-fn sqlite_message(err: &rusqlite::Error) -> String {
-    match err {
-        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
-        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn locked_or(err: rusqlite::Error, opts: &Options, context: &str) -> Error {
-    if crate::db::is_busy(&err) {
+/// Maps an engine's failure of a bookkeeping or control statement: the
+/// lock timeout and an interruption by name, anything else with `context`.
+fn locked_or(err: EngineError, opts: &Options, context: &str) -> Error {
+    if err.is_busy() {
         RunError::Locked {
             seconds: opts.lock_timeout.as_secs(),
         }
         .into()
-    } else if err.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) {
+    } else if err.is_interrupted() {
         RunError::Interrupted.into()
     } else {
-        Error::Sqlite {
-            context: context.to_string(),
-            source: err,
-        }
+        Error::engine(context)(err)
     }
 }
 
 /// Runs a script statement by statement, reporting a failure as `FILE:LINE`.
-pub fn execute_script(conn: &Connection, file: &ScriptFile, transactional: bool) -> Result<()> {
+pub fn execute_script(conn: &dyn Engine, file: &ScriptFile, transactional: bool) -> Result<()> {
     execute_traced(conn, file, transactional, None, None).map(|_| ())
 }
 
@@ -198,7 +190,7 @@ fn may_break_foreign_keys(stmt: &crate::sql::split::Statement<'_>) -> bool {
 /// [`execute_script`], telling `trace` about each statement that ran.
 /// Returns whether any statement could have broken a foreign key.
 fn execute_traced(
-    conn: &Connection,
+    conn: &dyn Engine,
     file: &ScriptFile,
     transactional: bool,
     trace: Option<fn(&Statement<'_>)>,
@@ -219,16 +211,15 @@ fn execute_traced(
             }
             .into());
         }
-        let run = || -> rusqlite::Result<()> {
-            let mut prepared = conn.prepare(stmt.text)?;
-            let mut rows = prepared.raw_query();
-            while rows.next()?.is_some() {}
-            Ok(())
-        };
+        let run = || conn.execute(stmt.text, &[]);
         let started = Instant::now();
-        let copy = rows.and_then(|report| rebuild_copy(stmt.text).map(|names| (report, names)));
+        // Row progress needs a function of strata's own on the connection:
+        // a local file only.
+        let copy = rows
+            .zip(conn.local())
+            .and_then(|(report, local)| rebuild_copy(stmt.text).map(|names| (report, local, names)));
         let outcome = match copy {
-            Some((report, (new, old))) => watch_copy(conn, &new, &old, report, run),
+            Some((report, local, (new, old))) => watch_copy(local, &new, &old, report, run),
             None => run(),
         };
         if let (Some(trace), Ok(())) = (trace, &outcome) {
@@ -240,16 +231,18 @@ fn execute_traced(
             });
         }
         if let Err(err) = outcome {
-            if err.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) {
+            if err.is_interrupted() {
                 return Err(RunError::Interrupted.into());
             }
-            let line = match &err {
-                rusqlite::Error::SqlInputError { offset, .. } if *offset >= 0 => {
-                    line_of(&text, stmt.offset + *offset as usize)
-                }
-                _ => stmt.line,
+            if err.is_lost() || matches!(err, EngineError::Unavailable(_)) {
+                let context = format!("running {}:{}", file.display, stmt.line);
+                return Err(Error::engine(context)(err));
+            }
+            let line = match err.offset() {
+                Some(offset) => line_of(&text, stmt.offset + offset),
+                None => stmt.line,
             };
-            let message = sqlite_message(&err);
+            let message = err.message();
             let file = file.display.clone();
             // The planner's prechecks fail with RAISE(ABORT, 'precheck failed: …').
             return Err(if message.starts_with(PRECHECK) {
@@ -273,32 +266,26 @@ fn execute_traced(
 
 /// `PRAGMA foreign_key_check` over the whole database; an error naming the
 /// offending tables and rows if any.
-fn check_foreign_keys(conn: &Connection, revision: &str) -> Result<()> {
-    let mut stmt = conn
-        .prepare("PRAGMA foreign_key_check")
-        .map_err(Error::sqlite("checking foreign keys"))?;
-    let mut rows = stmt
-        .query([])
-        .map_err(Error::sqlite("checking foreign keys"))?;
-    let mut count = 0;
-    let mut sample = Vec::new();
-    while let Some(row) = rows
-        .next()
-        .map_err(Error::sqlite("checking foreign keys"))?
-    {
-        count += 1;
-        if sample.len() < 5 {
-            let table: String = row.get(0).unwrap_or_default();
-            let rowid: Option<i64> = row.get(1).unwrap_or(None);
-            let parent: String = row.get(2).unwrap_or_default();
-            let at = rowid.map_or_else(|| "a row".to_string(), |r| format!("rowid {r}"));
-            sample.push(format!("{table} {at} references a missing {parent} row"));
-        }
-    }
-    if count > 0 {
+fn check_foreign_keys(conn: &dyn Engine, revision: &str) -> Result<()> {
+    let rows = conn
+        .query("PRAGMA foreign_key_check", &[])
+        .map_err(Error::engine("checking foreign keys"))?;
+    let sample = rows
+        .iter()
+        .take(5)
+        .map(|row| {
+            let at = row
+                .get(1)
+                .and_then(Value::int_or_null)
+                .map_or_else(|| "a row".to_string(), |r| format!("rowid {r}"));
+            let cell = |i: usize| row.get(i).map(Value::text).unwrap_or_default();
+            format!("{} {at} references a missing {} row", cell(0), cell(2))
+        })
+        .collect();
+    if !rows.is_empty() {
         return Err(RunError::ForeignKey {
             revision: revision.to_string(),
-            count,
+            count: rows.len(),
             sample,
         }
         .into());
@@ -306,22 +293,92 @@ fn check_foreign_keys(conn: &Connection, revision: &str) -> Result<()> {
     Ok(())
 }
 
-fn exec(conn: &Connection, sql: &str, opts: &Options, context: &str) -> Result<()> {
+fn exec(conn: &dyn Engine, sql: &str, opts: &Options, context: &str) -> Result<()> {
     conn.execute_batch(sql)
         .map_err(|e| locked_or(e, opts, context))
 }
 
-fn rollback(conn: &Connection) {
-    if !conn.is_autocommit() {
+fn rollback(conn: &dyn Engine) {
+    // A cluster's client cannot always know: after a failed batch the
+    // server may hold the transaction open, so a remote engine always asks.
+    if conn.in_transaction() || conn.local().is_none() {
         // The error being reported matters more than a failed rollback; the
-        // journal undoes the transaction when the connection closes anyway.
+        // journal undoes the transaction when the connection closes anyway
+        // (and "no transaction is active" is the answer when there is none).
         let _ = conn.execute_batch("ROLLBACK");
     }
 }
 
+/// How a transaction of [`transaction`] ends.
+enum End {
+    Commit,
+    Rollback,
+}
+
+/// The one bracket every write of the runner goes through: `BEGIN
+/// IMMEDIATE`, `work`, then COMMIT or ROLLBACK as `work` says; rolled back
+/// on any error, and — once a signal arrived — never committed.
+fn transaction<T>(
+    conn: &dyn Engine,
+    opts: &Options,
+    work: impl FnOnce() -> Result<(T, End)>,
+) -> Result<T> {
+    exec(conn, "BEGIN IMMEDIATE", opts, "starting a transaction")?;
+    let outcome = work().and_then(|done| match done {
+        (_, End::Commit) if crate::interrupt::requested() => Err(RunError::Interrupted.into()),
+        done => Ok(done),
+    });
+    match outcome {
+        Ok((value, End::Commit)) => match exec(conn, "COMMIT", opts, "committing") {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                rollback(conn);
+                Err(e)
+            }
+        },
+        Ok((value, End::Rollback)) => {
+            rollback(conn);
+            Ok(value)
+        }
+        Err(e) => {
+            rollback(conn);
+            Err(e)
+        }
+    }
+}
+
+/// How many times in a row a run reconnects without committing anything
+/// before it gives up: each reconnect already waits for a leader up to the
+/// lock timeout.
+const RECONNECTS: usize = 5;
+
+/// After a lost connection: a new one to whoever leads now, set up as the
+/// run's first one was. Returns the original error when the engine cannot
+/// reconnect (a local file never loses its connection this way).
+fn reconnect(conn: &dyn Engine, opts: &Options, lost: Error) -> Result<()> {
+    match conn.reconnect() {
+        Ok(true) => prepare(conn, opts),
+        Ok(false) => Err(lost),
+        Err(e) => Err(locked_or(e, opts, "reconnecting")),
+    }
+}
+
+/// Foreign-key enforcement would let a table rebuild delete child rows
+/// through ON DELETE CASCADE; it can only be switched outside a
+/// transaction (sqlite.org/pragma.html#pragma_foreign_keys). Violations
+/// are caught by `PRAGMA foreign_key_check` before each COMMIT instead.
+fn prepare(conn: &dyn Engine, opts: &Options) -> Result<()> {
+    exec(
+        conn,
+        "PRAGMA foreign_keys = OFF",
+        opts,
+        "switching off foreign keys",
+    )
+}
+
 /// Reads the applied set inside the current transaction, checking files.
 fn read_state(
-    conn: &Connection,
+    conn: &dyn Engine,
     migrations: &Migrations,
     opts: &Options,
 ) -> Result<BTreeSet<String>> {
@@ -364,8 +421,8 @@ fn watch_copy(
     new: &str,
     old: &str,
     report: fn(&RowProgress<'_>),
-    run: impl FnOnce() -> rusqlite::Result<()>,
-) -> rusqlite::Result<()> {
+    run: impl FnOnce() -> std::result::Result<(), EngineError>,
+) -> std::result::Result<(), EngineError> {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
     let total: u64 = conn.query_row(
@@ -426,7 +483,7 @@ fn watch_copy(
 
 /// Runs one revision's script and bookkeeping inside an open transaction.
 fn run_step(
-    conn: &Connection,
+    conn: &dyn Engine,
     rev: &Revision,
     direction: Direction,
     opts: &Options,
@@ -443,8 +500,10 @@ fn run_step(
     Ok(step(rev, direction, duration_ms))
 }
 
-/// Writes the bookkeeping rows of one applied or reverted revision.
-fn record(conn: &Connection, rev: &Revision, direction: Direction, duration_ms: u64) -> Result<()> {
+/// Writes the bookkeeping rows of one applied or reverted revision. Every
+/// value, the time included, is strata's: an engine that replays
+/// statements on each node records the same bytes everywhere.
+fn record(conn: &dyn Engine, rev: &Revision, direction: Direction, duration_ms: u64) -> Result<()> {
     let now = format_time(time::OffsetDateTime::now_utc());
     let when = When {
         at: Some(&now),
@@ -454,7 +513,7 @@ fn record(conn: &Connection, rev: &Revision, direction: Direction, duration_ms: 
         Direction::Upgrade => history::record_upgrade(conn, &entry(rev), &now, when.duration_ms),
         Direction::Downgrade => conn
             .execute_batch(&history::downgrade_sql(&rev.id, &rev.covers, when))
-            .map_err(Error::sqlite(format!("recording revision {}", rev.id))),
+            .map_err(Error::engine(format!("recording revision {}", rev.id))),
     }
 }
 
@@ -468,26 +527,28 @@ fn step(rev: &Revision, direction: Direction, duration_ms: u64) -> Step {
     }
 }
 
+/// Whether `applied` shows `step` done: its row present after an upgrade,
+/// absent after a downgrade.
+fn landed(step: &Step, applied: &BTreeSet<String>) -> bool {
+    applied.contains(&step.revision) == (step.direction == Direction::Upgrade)
+}
+
 /// Moves the database towards `goal`. `on_step` is told about each revision
 /// just before it runs.
+///
+/// On an engine whose connection can drop (a cluster), a lost connection
+/// is never taken as an answer: the run reconnects, reads the applied set
+/// inside its next transaction, and counts the revision that was in flight
+/// as done only if its row says so — else it runs it again.
 pub fn run(
-    conn: &Connection,
+    conn: &dyn Engine,
     migrations: &Migrations,
     goal: &Goal,
     opts: &Options,
     on_step: &mut dyn FnMut(&Step),
 ) -> Result<Report> {
     let direction = goal.direction();
-    // Foreign-key enforcement would let a table rebuild delete child rows
-    // through ON DELETE CASCADE; it can only be switched outside a
-    // transaction (sqlite.org/pragma.html#pragma_foreign_keys). Violations
-    // are caught by `PRAGMA foreign_key_check` before each COMMIT instead.
-    exec(
-        conn,
-        "PRAGMA foreign_keys = OFF",
-        opts,
-        "switching off foreign keys",
-    )?;
+    prepare(conn, opts)?;
     if opts.single_transaction || opts.dry_run {
         run_single(conn, migrations, goal, opts, on_step, direction)
     } else {
@@ -496,7 +557,7 @@ pub fn run(
 }
 
 fn run_single(
-    conn: &Connection,
+    conn: &dyn Engine,
     migrations: &Migrations,
     goal: &Goal,
     opts: &Options,
@@ -508,57 +569,67 @@ fn run_single(
     } else {
         "--single-transaction"
     };
-    exec(conn, "BEGIN IMMEDIATE", opts, "starting a transaction")?;
-    let result = (|| {
-        let applied = read_state(conn, migrations, opts)?;
-        let path = migrations.graph.path(goal, &applied);
-        let revs: Vec<&Revision> = path.iter().filter_map(|id| migrations.get(id)).collect();
-        if let Some(rev) = revs.iter().find(|r| !script_of(r, direction).transactional) {
-            return Err(RunError::NonTransactional {
-                revision: rev.id.clone(),
-                mode,
-            }
-            .into());
-        }
-        if !revs.is_empty() {
-            history::ensure(conn)?;
-        }
+    // The steps of an attempt whose connection was lost: they all landed
+    // or none did, as the next attempt's read shows.
+    let mut in_flight: Vec<Step> = Vec::new();
+    let mut attempts = 0;
+    loop {
         let mut steps = Vec::new();
-        for rev in revs {
-            on_step(&step(rev, direction, 0));
-            steps.push(run_step(conn, rev, direction, opts)?);
-        }
-        Ok(steps)
-    })();
-    let result = result.and_then(|steps| {
-        if crate::interrupt::requested() {
-            Err(RunError::Interrupted.into())
-        } else {
-            Ok(steps)
-        }
-    });
-    match result {
-        Ok(steps) => {
-            if opts.dry_run {
-                rollback(conn);
-            } else if let Err(e) = exec(conn, "COMMIT", opts, "committing") {
-                rollback(conn);
-                return Err(e);
+        let outcome = transaction(conn, opts, || {
+            let applied = read_state(conn, migrations, opts)?;
+            let path = migrations.graph.path(goal, &applied);
+            let revs: Vec<&Revision> = path.iter().filter_map(|id| migrations.get(id)).collect();
+            if let Some(rev) = revs.iter().find(|r| !script_of(r, direction).transactional) {
+                return Err(RunError::NonTransactional {
+                    revision: rev.id.clone(),
+                    mode,
+                }
+                .into());
             }
-            Ok(Report {
-                steps,
-                dry_run: opts.dry_run,
-            })
-        }
-        Err(e) => {
-            rollback(conn);
-            Err(e)
+            if !revs.is_empty() {
+                history::ensure(conn)?;
+            }
+            let earlier: Vec<Step> = std::mem::take(&mut in_flight)
+                .into_iter()
+                .filter(|s| landed(s, &applied))
+                .collect();
+            steps.extend(earlier);
+            for rev in revs {
+                on_step(&step(rev, direction, 0));
+                steps.push(run_step(conn, rev, direction, opts)?);
+            }
+            let end = if opts.dry_run { End::Rollback } else { End::Commit };
+            Ok(((), end))
+        });
+        match outcome {
+            Ok(()) => {
+                return Ok(Report {
+                    steps,
+                    dry_run: opts.dry_run,
+                })
+            }
+            Err(e) if e.is_lost() && attempts < RECONNECTS => {
+                attempts += 1;
+                in_flight = steps;
+                reconnect(conn, opts, e)?;
+            }
+            Err(e) => return Err(e),
         }
     }
 }
 
+/// What one transaction of [`run_each`] found to do.
+enum Next<'m> {
+    /// The goal is reached.
+    Done,
+    /// A `-- strata:transaction off` revision, to run outside one.
+    Outside(&'m Revision),
+    /// A revision ran; committed with the transaction.
+    Ran(Step),
+}
+
 fn run_each(
-    conn: &Connection,
+    conn: &dyn Engine,
     migrations: &Migrations,
     goal: &Goal,
     opts: &Options,
@@ -570,13 +641,23 @@ fn run_each(
     // add to it, but a revision disappearing under an upgrade (or appearing
     // under a downgrade) means two runs are undoing each other's work.
     let mut left: Option<BTreeSet<String>> = None;
+    // A step whose COMMIT was sent but whose answer never came, with the
+    // applied set it leaves if it landed.
+    let mut in_flight: Option<Step> = None;
+    let mut reconnects = 0;
     loop {
         if crate::interrupt::requested() {
             return Err(RunError::Interrupted.into());
         }
-        exec(conn, "BEGIN IMMEDIATE", opts, "starting a transaction")?;
-        let next = (|| {
-            let applied = read_state(conn, migrations, opts)?;
+        let mut after = BTreeSet::new();
+        let outcome = transaction(conn, opts, || {
+            let mut applied = read_state(conn, migrations, opts)?;
+            if let Some(step) = in_flight.take() {
+                if landed(&step, &applied) {
+                    steps.push(step);
+                    left = Some(applied.clone());
+                }
+            }
             if let Some(before) = &left {
                 let (moved, what) = match direction {
                     Direction::Upgrade => (before.difference(&applied).next(), "reverted"),
@@ -591,60 +672,47 @@ fn run_each(
                     .into());
                 }
             }
-            let rev = migrations
+            let Some(rev) = migrations
                 .graph
                 .next_step(goal, &applied)
-                .and_then(|id| migrations.get(id));
-            Ok(rev.map(|rev| (rev, applied)))
-        })();
-        let (rev, mut applied) = match next {
-            Ok(Some(found)) => found,
-            Ok(None) => {
-                rollback(conn);
-                break;
+                .and_then(|id| migrations.get(id))
+            else {
+                return Ok((Next::Done, End::Rollback));
+            };
+            on_step(&step(rev, direction, 0));
+            // What the database holds once this step commits.
+            match direction {
+                Direction::Upgrade => applied.insert(rev.id.clone()),
+                Direction::Downgrade => applied.remove(&rev.id),
+            };
+            after = applied;
+            if !script_of(rev, direction).transactional {
+                return Ok((Next::Outside(rev), End::Rollback));
             }
-            Err(e) => {
-                rollback(conn);
-                return Err(e);
-            }
-        };
-        on_step(&step(rev, direction, 0));
-        // What the database holds once this step commits.
-        match direction {
-            Direction::Upgrade => applied.insert(rev.id.clone()),
-            Direction::Downgrade => applied.remove(&rev.id),
-        };
-        if !script_of(rev, direction).transactional {
-            rollback(conn);
-            steps.push(run_outside_transaction(
-                conn, migrations, rev, direction, opts,
-            )?);
-            left = Some(applied);
-            continue;
-        }
-        let done = history::ensure(conn).and_then(|()| run_step(conn, rev, direction, opts));
-        // Once interrupted, nothing more is committed.
-        let done = done.and_then(|step| {
-            if crate::interrupt::requested() {
-                Err(RunError::Interrupted.into())
-            } else {
-                Ok(step)
-            }
+            history::ensure(conn)?;
+            let step = run_step(conn, rev, direction, opts)?;
+            in_flight = Some(step.clone());
+            Ok((Next::Ran(step), End::Commit))
         });
-        match done {
-            Ok(step) => {
-                if let Err(e) = exec(conn, "COMMIT", opts, "committing") {
-                    rollback(conn);
-                    return Err(e);
-                }
+        match outcome {
+            Ok(Next::Done) => break,
+            Ok(Next::Ran(step)) => {
+                in_flight = None;
                 steps.push(step);
-                left = Some(applied);
             }
-            Err(e) => {
-                rollback(conn);
-                return Err(e);
+            Ok(Next::Outside(rev)) => {
+                steps.push(run_outside_transaction(conn, migrations, rev, direction, opts)?);
             }
+            Err(e) if e.is_lost() && reconnects < RECONNECTS => {
+                // The next transaction's read says whether `in_flight` landed.
+                reconnects += 1;
+                reconnect(conn, opts, e)?;
+                continue;
+            }
+            Err(e) => return Err(e),
         }
+        reconnects = 0;
+        left = Some(after);
     }
     Ok(Report {
         steps,
@@ -657,7 +725,7 @@ fn run_each(
 /// statements before the failure stay applied and the revision is not
 /// recorded — the header's directive is the user's acknowledgement of that.
 fn run_outside_transaction(
-    conn: &Connection,
+    conn: &dyn Engine,
     migrations: &Migrations,
     rev: &Revision,
     direction: Direction,
@@ -671,12 +739,11 @@ fn run_outside_transaction(
         opts.trace,
         opts.rows,
     )?;
-    exec(conn, "BEGIN IMMEDIATE", opts, "starting a transaction")?;
-    let result = (|| {
+    let duration = transaction(conn, opts, || {
         let applied = read_state(conn, migrations, opts)?;
         let already = applied.contains(&rev.id) == (direction == Direction::Upgrade);
         if already {
-            return Ok(None);
+            return Ok((0, End::Rollback));
         }
         if may_break {
             check_foreign_keys(conn, &rev.id)?;
@@ -684,23 +751,14 @@ fn run_outside_transaction(
         history::ensure(conn)?;
         let duration_ms = started.elapsed().as_millis() as u64;
         record(conn, rev, direction, duration_ms)?;
-        Ok(Some(duration_ms))
-    })();
-    match result {
-        Ok(duration) => {
-            exec(conn, "COMMIT", opts, "committing")?;
-            Ok(step(rev, direction, duration.unwrap_or(0)))
-        }
-        Err(e) => {
-            rollback(conn);
-            Err(e)
-        }
-    }
+        Ok((duration_ms, End::Commit))
+    })?;
+    Ok(step(rev, direction, duration))
 }
 
 /// Sets the applied set to `keep` without running any script.
 pub fn stamp(
-    conn: &Connection,
+    conn: &dyn Engine,
     migrations: &Migrations,
     target: &str,
     keep: &BTreeSet<String>,
@@ -738,15 +796,14 @@ pub fn stamp(
                 duration_ms: 0,
             },
         );
-        conn.execute_batch(&sql)
-            .map_err(Error::sqlite("stamping"))?;
+        conn.execute_batch(&sql).map_err(Error::engine("stamping"))?;
         Ok(true)
     })
 }
 
 /// Accepts the edited files of applied revision `rev`: records their
 /// checksums now, logged as a `rehash`. Returns whether anything changed.
-pub fn rehash(conn: &Connection, rev: &Revision, opts: &Options) -> Result<bool> {
+pub fn rehash(conn: &dyn Engine, rev: &Revision, opts: &Options) -> Result<bool> {
     write_if_changed(conn, opts, || {
         let applied = history::read_applied(conn)?;
         let Some(row) = applied.iter().find(|a| a.revision == rev.id) else {
@@ -767,30 +824,37 @@ pub fn rehash(conn: &Connection, rev: &Revision, opts: &Options) -> Result<bool>
                 duration_ms: 0,
             },
         );
-        conn.execute_batch(&sql)
-            .map_err(Error::sqlite("rehashing"))?;
+        conn.execute_batch(&sql).map_err(Error::engine("rehashing"))?;
         Ok(true)
     })
 }
 
-/// One bookkeeping write in a `BEGIN IMMEDIATE` transaction: `work` says
-/// whether it changed anything; committed if so, rolled back (nothing
-/// written) if not or on error.
+/// One bookkeeping write in a transaction: `work` says whether it changed
+/// anything; committed if so, rolled back (nothing written) if not or on
+/// error. `work` compares with what the database holds, so after a lost
+/// connection it runs again on the new one and finds the write done or not.
 fn write_if_changed(
-    conn: &Connection,
+    conn: &dyn Engine,
     opts: &Options,
-    work: impl FnOnce() -> Result<bool>,
+    work: impl Fn() -> Result<bool>,
 ) -> Result<bool> {
-    exec(conn, "BEGIN IMMEDIATE", opts, "starting a transaction")?;
-    match work() {
-        Ok(true) => exec(conn, "COMMIT", opts, "committing").map(|()| true),
-        Ok(false) => {
-            rollback(conn);
-            Ok(false)
-        }
-        Err(e) => {
-            rollback(conn);
-            Err(e)
+    let mut reconnects = 0;
+    // Whether a lost attempt was about to change something: if the next
+    // one finds nothing to change, that attempt's COMMIT landed.
+    let mut wanted = false;
+    loop {
+        let outcome = transaction(conn, opts, || {
+            let changed = work()?;
+            wanted |= changed;
+            Ok((changed, if changed { End::Commit } else { End::Rollback }))
+        });
+        match outcome {
+            Err(e) if e.is_lost() && reconnects < RECONNECTS => {
+                reconnects += 1;
+                reconnect(conn, opts, e)?;
+            }
+            Ok(changed) => return Ok(changed || wanted),
+            Err(e) => return Err(e),
         }
     }
 }

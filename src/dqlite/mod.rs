@@ -63,7 +63,7 @@ impl Cluster {
         }
         for seed in &seeds {
             let port = seed.rsplit_once(':').map(|(_, p)| p);
-            if !port.is_some_and(|p| p.parse::<u16>().is_ok()) {
+            if port.is_none_or(|p| p.parse::<u16>().is_err()) {
                 return Err(format!("'{seed}' is not HOST:PORT"));
             }
         }

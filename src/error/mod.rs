@@ -63,6 +63,10 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
+    /// A dqlite cluster refused or dropped a statement outside any
+    /// revision's script, or had no leader within the wait.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
     /// A file could not be read or written.
     #[error("{}: {source}", .path.display())]
     Io {
@@ -148,6 +152,37 @@ pub enum RunError {
     },
     #[error("interrupted: the revision in progress was rolled back; revisions committed before it stay applied")]
     Interrupted,
+}
+
+/// What a replicated cluster (`dqlite://…`) can fail with besides SQLite's
+/// own errors.
+#[allow(missing_docs)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClusterError {
+    /// The leader ran the statement and SQLite failed it.
+    #[error("{context}: {message}")]
+    Remote { context: String, message: String },
+    /// The connection dropped or the leader changed while `context`; the
+    /// runner reconnects and reads before it decides anything.
+    #[error("{context}: the connection to the cluster was lost ({message})")]
+    Lost { context: String, message: String },
+    /// No leader within the wait: the cluster has no quorum, or its nodes
+    /// are down or unreachable.
+    #[error("{message}; the revision in progress, if any, may or may not have committed")]
+    Unavailable { message: String },
+}
+
+impl ClusterError {
+    /// A suggestion for the user.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ClusterError::Unavailable { .. } | ClusterError::Lost { .. } => Some(
+                "bring a majority of the cluster's nodes back, then run the same command again: it reads strata_history on the leader and applies only what is absent (raise the wait with --lock-timeout SECS)".into(),
+            ),
+            ClusterError::Remote { .. } => None,
+        }
+    }
 }
 
 /// Why a database cannot be opened for writing; said before any work starts.
@@ -249,6 +284,9 @@ pub enum ErrorKind {
     Conflict,
     /// A signal stopped the run.
     Interrupted,
+    /// A replicated cluster had no leader within the wait, or the
+    /// connection to it dropped for good: re-run once it has quorum.
+    Unavailable,
     /// A revision file, or the graph they form, is wrong.
     BadMigrations,
     /// A target, revision or option that makes no sense as given.
@@ -281,6 +319,9 @@ impl Error {
             #[cfg(feature = "cli")]
             Error::Command(e) if e.is_usage() => ErrorKind::Usage,
             Error::Sqlite { source, .. } if is_busy(source) => ErrorKind::Locked,
+            Error::Cluster(ClusterError::Lost { .. } | ClusterError::Unavailable { .. }) => {
+                ErrorKind::Unavailable
+            }
             _ => ErrorKind::Other,
         }
     }
@@ -308,6 +349,7 @@ impl Error {
             Error::Run(e) => e.hint(),
             Error::Open(e) => e.hint(),
             Error::Script(e) => e.hint(),
+            Error::Cluster(e) => e.hint(),
             Error::Sqlite { source, .. } if is_busy(source) => Some(
                 "another process holds a lock on the database (an upgrade, or an application's write transaction); try again when it finishes".into(),
             ),
@@ -318,6 +360,28 @@ impl Error {
     pub(crate) fn sqlite(context: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> Error {
         let context = context.into();
         move |source| Error::Sqlite { context, source }
+    }
+
+    /// [`Error::sqlite`] for any engine: a local file's errors stay
+    /// [`Error::Sqlite`] (codes, offsets and messages as before), a
+    /// cluster's become [`Error::Cluster`].
+    pub(crate) fn engine(
+        context: impl Into<String>,
+    ) -> impl FnOnce(crate::engine::EngineError) -> Error {
+        use crate::engine::EngineError;
+        let context = context.into();
+        move |err| match err {
+            EngineError::Sqlite(source) => Error::Sqlite { context, source },
+            EngineError::Remote { message, .. } => ClusterError::Remote { context, message }.into(),
+            EngineError::Lost(message) => ClusterError::Lost { context, message }.into(),
+            EngineError::Unavailable(message) => ClusterError::Unavailable { message }.into(),
+        }
+    }
+
+    /// The connection to a cluster dropped: what happened is unknown
+    /// until the state is read again.
+    pub(crate) fn is_lost(&self) -> bool {
+        matches!(self, Error::Cluster(ClusterError::Lost { .. }))
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::dqlite::Cluster;
+
 /// The config file's name.
 pub const CONFIG_FILE: &str = "strata.toml";
 
@@ -33,6 +35,8 @@ pub enum ConfigError {
     BadUrl { url: String, reason: String },
     #[error("no database configured")]
     NoDatabase,
+    #[error("this command needs a database file, and {url} is a dqlite cluster")]
+    ClusterNotFile { url: String },
 }
 
 impl ConfigError {
@@ -44,8 +48,14 @@ impl ConfigError {
             ConfigError::NoDatabase => Some(format!(
                 "set `database = \"app.db\"` in {CONFIG_FILE}, export DATABASE_URL, or pass --database"
             )),
+            ConfigError::BadUrl { url, .. } if url.starts_with(crate::dqlite::SCHEME) => Some(
+                "a cluster is dqlite://HOST:PORT[,HOST:PORT...]/DATABASE, e.g. dqlite://127.0.0.1:9001,127.0.0.1:9002/app".into(),
+            ),
             ConfigError::BadUrl { .. } => Some(
-                "use a file path, sqlite:app.db, sqlite:///relative/path.db or sqlite:////absolute/path.db".into(),
+                "use a file path, sqlite:app.db, sqlite:///relative/path.db or sqlite:////absolute/path.db (or dqlite://HOST:PORT/DATABASE for a cluster)".into(),
+            ),
+            ConfigError::ClusterNotFile { .. } => Some(
+                "on a cluster, use upgrade, downgrade, stamp, rehash, current, history, diff, check, dump, migrate, lint or squash; for anything else, take a copy with `strata dump` and point --database at a file".into(),
             ),
             _ => None,
         }
@@ -215,6 +225,9 @@ pub struct Project {
     pub migrations: PathBuf,
     /// The database path, if one is configured anywhere.
     pub database: Option<PathBuf>,
+    /// The dqlite cluster, when the configured database is a
+    /// `dqlite://` URL (then `database` is `None`).
+    pub cluster: Option<Cluster>,
     pub database_source: Option<Source>,
     /// The application's functions and collations (strata.toml).
     pub app_sql: AppSql,
@@ -260,22 +273,23 @@ impl Project {
             database_url: locator.database_url.clone().or(dotenv.clone()),
             ..locator.clone()
         };
-        let (database, database_source) =
+        let ((database, cluster), database_source) =
             match resolve_database(&located, file.database.as_deref())? {
                 // `-d` is a path like any shell tool's: from the working
                 // directory (after -C). The others are the project's: from the
                 // directory holding strata.toml.
-                Some((path, Source::Flag)) => (Some(start.join(path)), Some(Source::Flag)),
-                Some((path, Source::Env)) if dotenv.is_some() && locator.database_url.is_none() => {
-                    (Some(root.join(path)), Some(Source::DotEnv))
+                Some((place, Source::Flag)) => (place.under(&start), Some(Source::Flag)),
+                Some((place, Source::Env)) if dotenv.is_some() && locator.database_url.is_none() => {
+                    (place.under(&root), Some(Source::DotEnv))
                 }
-                Some((path, source)) => (Some(root.join(path)), Some(source)),
-                None => (None, None),
+                Some((place, source)) => (place.under(&root), Some(source)),
+                None => ((None, None), None),
             };
         Ok(Project {
             schema: root.join(&file.schema),
             migrations: root.join(&file.migrations),
             database,
+            cluster,
             database_source,
             config_path,
             root,
@@ -294,14 +308,16 @@ impl Project {
     pub fn discover_or_database(locator: &Locator) -> Result<Project, ConfigError> {
         match Project::discover(locator) {
             Err(ConfigError::NotFound(start)) if locator.config.is_none() => {
-                let Some((path, source)) = resolve_database(locator, None)? else {
+                let Some((place, source)) = resolve_database(locator, None)? else {
                     return Err(ConfigError::NotFound(start));
                 };
+                let (database, cluster) = place.under(&start);
                 Ok(Project {
                     config_path: start.join(CONFIG_FILE),
                     schema: start.join(default_schema()),
                     migrations: start.join(default_migrations()),
-                    database: Some(start.join(path)),
+                    database,
+                    cluster,
                     database_source: Some(source),
                     root: start,
                     app_sql: AppSql::default(),
@@ -328,15 +344,16 @@ impl Project {
             database_url: locator.database_url.clone().or(dotenv),
             ..locator.clone()
         };
-        let (database, database_source) = match resolve_database(&located, None)? {
-            Some((path, source)) => (Some(start.join(path)), Some(source)),
-            None => (None, None),
+        let ((database, cluster), database_source) = match resolve_database(&located, None)? {
+            Some((place, source)) => (place.under(&start), Some(source)),
+            None => ((None, None), None),
         };
         Ok(Project {
             config_path: start.join(CONFIG_FILE),
             schema: start.join(default_schema()),
             migrations: start.join(migrations),
             database,
+            cluster,
             database_source,
             root: start,
             app_sql: AppSql::default(),
@@ -351,7 +368,22 @@ impl Project {
     }
 
     pub fn database(&self) -> Result<&Path, ConfigError> {
+        if let Some(cluster) = &self.cluster {
+            return Err(ConfigError::ClusterNotFile {
+                url: cluster.url(),
+            });
+        }
         self.database.as_deref().ok_or(ConfigError::NoDatabase)
+    }
+
+    /// The configured database as the user would name it: its path, or
+    /// the cluster's URL.
+    pub fn database_label(&self) -> Option<String> {
+        match (&self.cluster, &self.database) {
+            (Some(cluster), _) => Some(cluster.url()),
+            (None, Some(path)) => Some(display_path(path)),
+            (None, None) => None,
+        }
     }
 
     /// `path` as the user would like to read it: relative to the working
@@ -409,11 +441,44 @@ fn find_upward(start: &Path) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// Where a database URL points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// A SQLite file, relative paths not yet resolved.
+    File(PathBuf),
+    /// A dqlite cluster.
+    Cluster(Cluster),
+}
+
+impl Place {
+    /// (the file, resolved from `base`; the cluster).
+    fn under(self, base: &Path) -> (Option<PathBuf>, Option<Cluster>) {
+        match self {
+            Place::File(path) => (Some(base.join(path)), None),
+            Place::Cluster(cluster) => (None, Some(cluster)),
+        }
+    }
+}
+
+/// Reads a database URL: a `dqlite://` cluster, or anything
+/// [`parse_database_url`] takes.
+pub fn parse_place(url: &str) -> Result<Place, ConfigError> {
+    if url.starts_with(crate::dqlite::SCHEME) {
+        return Cluster::parse(url)
+            .map(Place::Cluster)
+            .map_err(|reason| ConfigError::BadUrl {
+                url: url.to_string(),
+                reason,
+            });
+    }
+    parse_database_url(url).map(Place::File)
+}
+
 /// Picks the database location, first wins: flag, environment, config file.
 fn resolve_database(
     locator: &Locator,
     configured: Option<&str>,
-) -> Result<Option<(PathBuf, Source)>, ConfigError> {
+) -> Result<Option<(Place, Source)>, ConfigError> {
     let candidates = [
         (locator.database.as_deref(), Source::Flag),
         (
@@ -424,7 +489,7 @@ fn resolve_database(
     ];
     for (value, source) in candidates {
         if let Some(value) = value {
-            return Ok(Some((parse_database_url(value)?, source)));
+            return Ok(Some((parse_place(value)?, source)));
         }
     }
     Ok(None)

@@ -133,6 +133,17 @@ pub fn backup(conn: &Connection, path: &Path) -> Result<std::path::PathBuf> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "database".into());
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    backup_as(conn, path, dir, &name)
+}
+
+/// [`backup`] of `conn` to `<name>.<YYYYMMDDHHMMSS>.bak` in `dir`, with the
+/// permissions of the file at `path`.
+pub fn backup_as(
+    conn: &Connection,
+    path: &Path,
+    dir: &Path,
+    name: &str,
+) -> Result<std::path::PathBuf> {
     let stamp = crate::script::format_id(time::OffsetDateTime::now_utc());
     // Each call writes its own partial copy: two runs backing up in the
     // same second (applications starting at once, threads of one) never
@@ -193,9 +204,24 @@ pub fn backup(conn: &Connection, path: &Path) -> Result<std::path::PathBuf> {
     Ok(dest)
 }
 
+fn labels() -> std::sync::MutexGuard<'static, Vec<(std::path::PathBuf, String)>> {
+    static LABELS: std::sync::Mutex<Vec<(std::path::PathBuf, String)>> =
+        std::sync::Mutex::new(Vec::new());
+    LABELS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Shows `path` to the user as `shown` from now on: a cluster's snapshot
+/// is named by the cluster's URL, never by its temporary file.
+pub fn label(path: &Path, shown: &str) {
+    labels().push((path.to_path_buf(), shown.to_string()));
+}
+
 /// A path as shown to the user: relative to the working directory when it
 /// is inside it, else as given.
 pub fn display_path(path: &Path) -> String {
+    if let Some((_, shown)) = labels().iter().find(|(p, _)| p == path) {
+        return shown.clone();
+    }
     if let Ok(cwd) = std::env::current_dir() {
         if let Ok(rel) = path.strip_prefix(&cwd) {
             if rel.as_os_str().is_empty() {

@@ -209,6 +209,7 @@ impl FleetTask {
         }
         let tenant = Project {
             database: Some(path.to_path_buf()),
+            cluster: None,
             ..self.project.clone()
         };
         match super::drift(&tenant, against, column_order) {

@@ -3,6 +3,7 @@
 //! the binary to print — never printing itself.
 
 mod autogen;
+pub mod cluster;
 mod draw;
 mod fleet;
 mod import;
@@ -133,6 +134,15 @@ pub fn db_state_waiting(
     required: bool,
     lock_timeout: std::time::Duration,
 ) -> Result<DbState> {
+    if let Some(cluster) = &project.cluster {
+        // The leader's history, read where the next write would go.
+        let client = cluster::connect(cluster, lock_timeout)?;
+        return Ok(DbState {
+            database: Some(cluster.url()),
+            exists: true,
+            applied: history::read_applied(&client)?,
+        });
+    }
     let path = match project.database() {
         Ok(path) => path,
         Err(e) if required => return Err(e.into()),
@@ -173,10 +183,21 @@ pub struct InitReport {
 /// With `from_db`, adopts an existing database: its schema becomes
 /// schema.sql and a baseline revision, and the database is stamped at it.
 pub fn init(locator: &Locator, database: &str, from_db: bool) -> Result<InitReport> {
-    let db_path = crate::config::parse_database_url(database)?;
+    let place = crate::config::parse_place(database)?;
     let dir = crate::config::start_dir(locator)?;
+    // A cluster's schema is read from a snapshot of it.
+    let mut _snapshot = None;
     let adopted = if from_db {
-        let path = dir.join(&db_path);
+        let path = match &place {
+            crate::config::Place::File(db_path) => dir.join(db_path),
+            crate::config::Place::Cluster(cluster) => {
+                let client = cluster::connect(cluster, db::READ_LOCK_TIMEOUT)?;
+                let snap = cluster::snapshot(&client)?;
+                let path = snap.path.clone();
+                _snapshot = Some(snap);
+                path
+            }
+        };
         let Some(conn) = db::open_read(&path)? else {
             return Err(CommandError::FromDbMissing {
                 database: display_path(&path),
@@ -252,7 +273,10 @@ pub fn init(locator: &Locator, database: &str, from_db: bool) -> Result<InitRepo
         let project = Project::discover(&Locator {
             dir: Some(dir.clone()),
             config: None,
-            database: Some(db_path.display().to_string()),
+            database: Some(match &place {
+                crate::config::Place::File(db_path) => db_path.display().to_string(),
+                crate::config::Place::Cluster(cluster) => cluster.url(),
+            }),
             database_url: None,
         })?;
         let (up, down) = baseline(&live);

@@ -9,6 +9,8 @@ use crate::config::{display_path, Project};
 use crate::error::CommandError;
 use crate::graph::{Direction, GraphError, Target};
 use crate::runner::{self, Options, Report, Step};
+use crate::dqlite::Client;
+use crate::engine::Engine;
 use crate::{db, history, Result};
 
 /// What an upgrade or downgrade did.
@@ -48,6 +50,39 @@ pub enum RunEvent<'a> {
     Step(&'a Step),
 }
 
+/// The connection a write goes through: a local file's, or a cluster's
+/// leader's.
+pub enum Writer {
+    File(rusqlite::Connection),
+    Cluster(Client),
+}
+
+impl Writer {
+    /// Opens the project's database for writing: a file (created when
+    /// `create`), or the cluster's leader, waiting up to `wait` for one.
+    pub fn open(project: &Project, wait: std::time::Duration, create: bool) -> Result<Writer> {
+        if let Some(cluster) = &project.cluster {
+            return Ok(Writer::Cluster(super::cluster::connect(cluster, wait)?));
+        }
+        let path = project.database()?;
+        if !create && !path.exists() {
+            return Err(CommandError::DatabaseMissing {
+                database: display_path(path),
+                hint: false,
+            }
+            .into());
+        }
+        Ok(Writer::File(db::open_write(path, wait)?))
+    }
+
+    pub fn engine(&self) -> &dyn Engine {
+        match self {
+            Writer::File(conn) => conn,
+            Writer::Cluster(client) => client,
+        }
+    }
+}
+
 fn parse_target(text: &str) -> Result<Target> {
     Ok(text.parse::<Target>()?)
 }
@@ -61,7 +96,7 @@ pub fn migrate_database(
 ) -> Result<RunOutcome> {
     let all = super::migrations(project)?;
     let target = parse_target(&request.target)?;
-    let path = project.database()?.to_path_buf();
+    let shown = project.database_label().ok_or(crate::config::ConfigError::NoDatabase)?;
     // A downgrade of a database that does not exist has nothing to revert;
     // work out the goal read-only so the file is never created for nothing.
     let mut before = super::db_state_waiting(project, true, request.options.lock_timeout)?;
@@ -74,7 +109,7 @@ pub fn migrate_database(
     let pending = migrations.graph.path(&goal, &applied);
     if pending.is_empty() && !before.exists {
         return Ok(RunOutcome {
-            database: display_path(&path),
+            database: shown,
             direction,
             report: Report {
                 steps: Vec::new(),
@@ -85,25 +120,35 @@ pub fn migrate_database(
             at_head: migrations.graph.is_empty(),
         });
     }
-    let conn = db::open_write(&path, request.options.lock_timeout)?;
-    let _watch = crate::interrupt::watch(&conn);
+    let writer = Writer::open(project, request.options.lock_timeout, true)?;
+    // A signal interrupts a local statement at once; a cluster's run
+    // stops at the next statement boundary.
+    let _watch = match &writer {
+        Writer::File(conn) => crate::interrupt::watch(conn),
+        Writer::Cluster(_) => crate::interrupt::hold(),
+    };
+    let conn = writer.engine();
     on_event(RunEvent::Start {
         pending: pending.len(),
     });
     let backup =
         if request.backup && before.exists && !pending.is_empty() && !request.options.dry_run {
             on_event(RunEvent::BackingUp);
-            let shown = display_path(&db::backup(&conn, &path)?);
+            let copy = match &writer {
+                Writer::File(local) => db::backup(local, project.database()?)?,
+                Writer::Cluster(client) => super::cluster::backup(client, &project.root)?,
+            };
+            let shown = display_path(&copy);
             on_event(RunEvent::Backup { path: &shown });
             Some(shown)
         } else {
             None
         };
-    let report = runner::run(&conn, &migrations, &goal, &request.options, &mut |step| {
+    let report = runner::run(conn, &migrations, &goal, &request.options, &mut |step| {
         on_event(RunEvent::Step(step))
     })?;
     // Where it ends, seen as it now is: past a squashed range, at the squash.
-    let rows = history::read_applied(&conn)?;
+    let rows = history::read_applied(conn)?;
     let migrations = all.view(&rows)?;
     let after = history::applied_ids(&migrations.normalize(rows));
     let current: Vec<String> = migrations
@@ -114,7 +159,7 @@ pub fn migrate_database(
         .collect();
     let at_head = migrations.graph.heads() == current;
     Ok(RunOutcome {
-        database: display_path(&path),
+        database: shown,
         direction,
         report,
         backup,
@@ -251,18 +296,10 @@ pub fn rehash(project: &Project, rev_text: &str, options: &Options) -> Result<Re
         _ => return Err(GraphError::InvalidTarget(rev_text.to_string()).into()),
     };
     let rev = migrations.get(&id).expect("resolved ids exist");
-    let path = project.database()?;
-    if !path.exists() {
-        return Err(CommandError::DatabaseMissing {
-            database: display_path(path),
-            hint: false,
-        }
-        .into());
-    }
-    let conn = db::open_write(path, options.lock_timeout)?;
-    let changed = runner::rehash(&conn, rev, options)?;
+    let writer = Writer::open(project, options.lock_timeout, false)?;
+    let changed = runner::rehash(writer.engine(), rev, options)?;
     Ok(RehashReport {
-        database: display_path(path),
+        database: project.database_label().unwrap_or_default(),
         revision: id,
         changed,
         up_sha256: rev.up.sha256.clone(),
@@ -282,17 +319,16 @@ pub fn stamp(project: &Project, target_text: &str, options: &Options) -> Result<
             return Err(GraphError::InvalidTarget(target_text.to_string()).into())
         }
     };
-    let path = project.database()?;
-    let conn = db::open_write(path, options.lock_timeout)?;
+    let writer = Writer::open(project, options.lock_timeout, true)?;
     let label = if keep.is_empty() {
         "base".to_string()
     } else {
         migrations.graph.current(&keep).join(",")
     };
-    let changed = runner::stamp(&conn, &migrations, &label, &keep, options)?;
+    let changed = runner::stamp(writer.engine(), &migrations, &label, &keep, options)?;
     Ok(StampReport {
         changed,
-        database: display_path(path),
+        database: project.database_label().unwrap_or_default(),
         target: label,
         current: migrations
             .graph

@@ -76,10 +76,55 @@ impl Ctx {
         Ok(Project::discover(&self.locator).map_err(strata::Error::from)?)
     }
 
+    /// [`Ctx::project`] for a command that only reads the database: on a
+    /// cluster, pointed at a snapshot of it for as long as the guard lives.
+    pub fn reading_project(&self) -> anyhow::Result<Reading> {
+        Reading::of(self.project()?)
+    }
+
+    /// [`Ctx::database_project`], reading as [`Ctx::reading_project`] does.
+    pub fn reading_database_project(&self) -> anyhow::Result<Reading> {
+        Reading::of(self.database_project()?)
+    }
+
     /// The project, or just the database `-d` / `DATABASE_URL` names when
     /// there is no strata.toml: for commands that read only the database.
     pub fn database_project(&self) -> anyhow::Result<Project> {
         Ok(Project::discover_or_database(&self.locator).map_err(strata::Error::from)?)
+    }
+}
+
+/// A project whose database can be read as a file: a cluster's snapshot
+/// lives as long as this does.
+pub struct Reading {
+    project: Project,
+    _snapshot: Option<strata::command::cluster::Snapshot>,
+}
+
+impl Reading {
+    fn of(project: Project) -> anyhow::Result<Reading> {
+        let (project, snapshot) = strata::command::cluster::readable(&project)?;
+        Ok(Reading {
+            project,
+            _snapshot: snapshot,
+        })
+    }
+}
+
+impl From<Project> for Reading {
+    /// A project read from schema.sql alone: no snapshot needed.
+    fn from(project: Project) -> Reading {
+        Reading {
+            project,
+            _snapshot: None,
+        }
+    }
+}
+
+impl std::ops::Deref for Reading {
+    type Target = Project;
+    fn deref(&self) -> &Project {
+        &self.project
     }
 }
 

@@ -6,7 +6,7 @@ use crate::Ctx;
 pub struct Args {}
 
 pub fn exec(_args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let project = ctx.project()?;
+    let project = ctx.reading_project()?;
     let report = strata::command::check(&project)?;
     let code = if report.problems.is_empty() {
         ExitCode::SUCCESS

@@ -26,7 +26,6 @@ pub struct Args {
 }
 
 pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let project = ctx.project()?;
     let against = match args.against {
         AgainstArg::Schema => Against::Schema,
         AgainstArg::Head => Against::Head,
@@ -38,6 +37,7 @@ pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         };
         return super::fleet::run(ctx, &args.fleet, verb, 10, false);
     }
+    let project = ctx.reading_project()?;
     let report = strata::command::drift(&project, against, args.column_order)?;
     let code = if report.changes.is_empty() {
         ExitCode::SUCCESS

@@ -6,7 +6,7 @@ use crate::Ctx;
 pub struct Args {}
 
 pub fn exec(_args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let project = ctx.database_project()?;
+    let project = ctx.reading_database_project()?;
     let ddl = strata::command::dump(&project)?;
     if ctx.out.json() {
         ctx.out.emit_json(&serde_json::json!({ "schema": ddl }));

@@ -11,9 +11,9 @@ pub struct Args {
 
 pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let project = if args.live {
-        ctx.database_project()?
+        ctx.reading_database_project()?
     } else {
-        ctx.project()?
+        crate::Reading::from(ctx.project()?)
     };
     let schema = strata::command::schema_of(&project, args.live)?;
     if ctx.out.json() {

@@ -33,7 +33,7 @@ pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let project = ctx.project()?;
+    let project = ctx.reading_project()?;
     let report = strata::command::lint(&project, &LintRequest { since: args.since })?;
     let code = if report.errors > 0 {
         ExitCode::from(1)

@@ -72,7 +72,7 @@ fn ask(s: &RenameSuggestion) -> Option<bool> {
 }
 
 pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let project = ctx.project()?;
+    let project = ctx.reading_project()?;
     let request = MigrateRequest {
         message: args.message,
         renames: args.renames,

@@ -32,7 +32,7 @@ pub struct Args {
 }
 
 pub fn exec(args: Args, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let project = ctx.project()?;
+    let project = ctx.reading_project()?;
     let request = SquashRequest {
         to: args.to,
         message: args.message,

@@ -90,7 +90,7 @@ pub fn run(
             "database" => ctx.out.status(format!(
                 "-- starting from {} ({}'s current revision; read, not written)",
                 rendered.start,
-                project.display(project.database().map_err(strata::Error::from)?)
+                project.database_label().unwrap_or_default()
             )),
             "base" => ctx.out.status("-- starting from base (no database yet)"),
             _ => {}
@@ -115,7 +115,9 @@ pub fn run(
         backup: args.backup,
     };
     let out = &ctx.out;
-    let database = project.display(project.database().map_err(strata::Error::from)?);
+    let database = project.database_label().ok_or(strata::Error::from(
+        strata::config::ConfigError::NoDatabase,
+    ))?;
     let mut bar = crate::output::Progress::none();
     let mut copying = crate::output::Progress::none();
     let mut done = 0;

@@ -359,6 +359,11 @@ fn reconnect(conn: &dyn Engine, opts: &Options, lost: Error) -> Result<()> {
     match conn.reconnect() {
         Ok(true) => prepare(conn, opts),
         Ok(false) => Err(lost),
+        Err(EngineError::Unavailable(message)) => Err(crate::error::ClusterError::Unavailable {
+            message,
+            in_flight: true,
+        }
+        .into()),
         Err(e) => Err(locked_or(e, opts, "reconnecting")),
     }
 }

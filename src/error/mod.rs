@@ -168,17 +168,21 @@ pub enum ClusterError {
     #[error("{context}: the connection to the cluster was lost ({message})")]
     Lost { context: String, message: String },
     /// No leader within the wait: the cluster has no quorum, or its nodes
-    /// are down or unreachable.
-    #[error("{message}; the revision in progress, if any, may or may not have committed")]
-    Unavailable { message: String },
+    /// are down or unreachable. `in_flight`: a run lost its connection
+    /// with a COMMIT unanswered, so that revision's fate is unknown.
+    #[error("{message}{}", if *.in_flight { "; whether the write in flight committed is unknown until the cluster answers again" } else { "" })]
+    Unavailable { message: String, in_flight: bool },
 }
 
 impl ClusterError {
     /// A suggestion for the user.
     pub fn hint(&self) -> Option<String> {
         match self {
-            ClusterError::Unavailable { .. } | ClusterError::Lost { .. } => Some(
-                "bring a majority of the cluster's nodes back, then run the same command again: it reads strata_history on the leader and applies only what is absent (raise the wait with --lock-timeout SECS)".into(),
+            ClusterError::Unavailable { in_flight: false, .. } => Some(
+                "check the addresses, and that a majority of the cluster's nodes is up; then run the command again".into(),
+            ),
+            ClusterError::Unavailable { in_flight: true, .. } | ClusterError::Lost { .. } => Some(
+                "bring a majority of the cluster's nodes back, then run the same command again: it reads strata_history on the leader and applies only what is absent".into(),
             ),
             ClusterError::Remote { .. } => None,
         }
@@ -374,7 +378,11 @@ impl Error {
             EngineError::Sqlite(source) => Error::Sqlite { context, source },
             EngineError::Remote { message, .. } => ClusterError::Remote { context, message }.into(),
             EngineError::Lost(message) => ClusterError::Lost { context, message }.into(),
-            EngineError::Unavailable(message) => ClusterError::Unavailable { message }.into(),
+            EngineError::Unavailable(message) => ClusterError::Unavailable {
+                message,
+                in_flight: false,
+            }
+            .into(),
         }
     }
 

@@ -9,6 +9,7 @@ mod config;
 mod corpus;
 mod crash;
 mod docs;
+mod dqlite;
 mod embedding;
 mod errors;
 mod faults;

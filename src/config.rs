@@ -279,7 +279,9 @@ impl Project {
                 // directory (after -C). The others are the project's: from the
                 // directory holding strata.toml.
                 Some((place, Source::Flag)) => (place.under(&start), Some(Source::Flag)),
-                Some((place, Source::Env)) if dotenv.is_some() && locator.database_url.is_none() => {
+                Some((place, Source::Env))
+                    if dotenv.is_some() && locator.database_url.is_none() =>
+                {
                     (place.under(&root), Some(Source::DotEnv))
                 }
                 Some((place, source)) => (place.under(&root), Some(source)),
@@ -369,9 +371,7 @@ impl Project {
 
     pub fn database(&self) -> Result<&Path, ConfigError> {
         if let Some(cluster) = &self.cluster {
-            return Err(ConfigError::ClusterNotFile {
-                url: cluster.url(),
-            });
+            return Err(ConfigError::ClusterNotFile { url: cluster.url() });
         }
         self.database.as_deref().ok_or(ConfigError::NoDatabase)
     }
@@ -680,19 +680,48 @@ mod tests {
         let (path, source) = resolve_database(&locator, Some("conf.db"))
             .unwrap()
             .unwrap();
-        assert_eq!((path, source), (PathBuf::from("env.db"), Source::Env));
+        assert_eq!(
+            (path, source),
+            (Place::File(PathBuf::from("env.db")), Source::Env)
+        );
         locator.database = Some("flag.db".into());
         let (path, source) = resolve_database(&locator, Some("conf.db"))
             .unwrap()
             .unwrap();
-        assert_eq!((path, source), (PathBuf::from("flag.db"), Source::Flag));
+        assert_eq!(
+            (path, source),
+            (Place::File(PathBuf::from("flag.db")), Source::Flag)
+        );
         let (path, source) = resolve_database(&Locator::default(), Some("conf.db"))
             .unwrap()
             .unwrap();
-        assert_eq!((path, source), (PathBuf::from("conf.db"), Source::Config));
+        assert_eq!(
+            (path, source),
+            (Place::File(PathBuf::from("conf.db")), Source::Config)
+        );
         assert!(resolve_database(&Locator::default(), None)
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn a_cluster_url_is_a_place_of_its_own() {
+        let place = parse_place("dqlite://10.0.0.1:9001,10.0.0.2:9001/app").unwrap();
+        let Place::Cluster(cluster) = &place else {
+            panic!("{place:?}");
+        };
+        assert_eq!(cluster.seeds, ["10.0.0.1:9001", "10.0.0.2:9001"]);
+        assert_eq!(cluster.database, "app");
+        let (file, cluster) = place.under(Path::new("/srv"));
+        assert!(file.is_none() && cluster.is_some());
+        let err = parse_place("dqlite://10.0.0.1/app").unwrap_err();
+        assert!(err.to_string().contains("is not HOST:PORT"), "{err}");
+        assert!(err.hint().unwrap().starts_with("a cluster is dqlite://"));
+        // A file URL is still a file.
+        assert_eq!(
+            parse_place("sqlite:///app.db").unwrap(),
+            Place::File(PathBuf::from("app.db"))
+        );
     }
 
     #[test]

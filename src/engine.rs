@@ -160,6 +160,11 @@ pub trait Engine {
     fn reconnect(&self) -> Result<bool, EngineError> {
         Ok(false)
     }
+
+    /// Where the connection goes now (a cluster's leader), for messages.
+    fn endpoint(&self) -> Option<String> {
+        None
+    }
 }
 
 impl Engine for Connection {

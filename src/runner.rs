@@ -41,6 +41,9 @@ pub struct Options {
     /// Told, every few thousand rows, how far a table rebuild's copy has
     /// got (a progress bar with rate and ETA).
     pub rows: Option<fn(&RowProgress<'_>)>,
+    /// Told when a cluster's connection was lost and a new one made: why,
+    /// and where it goes now.
+    pub reconnected: Option<fn(&str, &str)>,
 }
 
 /// How far the copy step of a table rebuild has got.
@@ -73,6 +76,7 @@ impl Default for Options {
             ignore_checksums: false,
             trace: None,
             rows: None,
+            reconnected: None,
         }
     }
 }
@@ -357,7 +361,12 @@ const RECONNECTS: usize = 5;
 /// reconnect (a local file never loses its connection this way).
 fn reconnect(conn: &dyn Engine, opts: &Options, lost: Error) -> Result<()> {
     match conn.reconnect() {
-        Ok(true) => prepare(conn, opts),
+        Ok(true) => {
+            if let Some(tell) = opts.reconnected {
+                tell(&lost.to_string(), &conn.endpoint().unwrap_or_default());
+            }
+            prepare(conn, opts)
+        }
         Ok(false) => Err(lost),
         Err(EngineError::Unavailable(message)) => Err(crate::error::ClusterError::Unavailable {
             message,

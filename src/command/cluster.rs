@@ -74,6 +74,7 @@ pub fn readable(project: &Project) -> Result<(Project, Option<Snapshot>)> {
 /// `<database>.<YYYYMMDDHHMMSS>.bak` in `dir` (the project's directory).
 pub fn backup(client: &Client, dir: &Path) -> Result<PathBuf> {
     let snap = snapshot(client)?;
-    let conn = Connection::open(&snap.path).map_err(Error::sqlite("opening the cluster's snapshot"))?;
+    let conn =
+        Connection::open(&snap.path).map_err(Error::sqlite("opening the cluster's snapshot"))?;
     db::backup_as(&conn, &snap.path, dir, &client.cluster().database)
 }

@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use crate::config::{display_path, Project};
+use crate::dqlite::Client;
+use crate::engine::Engine;
 use crate::error::CommandError;
 use crate::graph::{Direction, GraphError, Target};
 use crate::runner::{self, Options, Report, Step};
-use crate::dqlite::Client;
-use crate::engine::Engine;
 use crate::{db, history, Result};
 
 /// What an upgrade or downgrade did.
@@ -96,7 +96,9 @@ pub fn migrate_database(
 ) -> Result<RunOutcome> {
     let all = super::migrations(project)?;
     let target = parse_target(&request.target)?;
-    let shown = project.database_label().ok_or(crate::config::ConfigError::NoDatabase)?;
+    let shown = project
+        .database_label()
+        .ok_or(crate::config::ConfigError::NoDatabase)?;
     // A downgrade of a database that does not exist has nothing to revert;
     // work out the goal read-only so the file is never created for nothing.
     let mut before = super::db_state_waiting(project, true, request.options.lock_timeout)?;

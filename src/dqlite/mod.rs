@@ -425,6 +425,10 @@ impl Engine for Client {
     fn reconnect(&self) -> Result<bool, EngineError> {
         self.open_session().map(|()| true)
     }
+
+    fn endpoint(&self) -> Option<String> {
+        self.leader()
+    }
 }
 
 #[cfg(test)]

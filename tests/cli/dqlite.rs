@@ -86,10 +86,7 @@ impl Cluster {
                 }
             })
             .collect();
-        let mut cluster = Cluster {
-            _base: base,
-            nodes,
-        };
+        let mut cluster = Cluster { _base: base, nodes };
         for i in 0..3 {
             cluster.launch(i);
             if i == 0 {
@@ -272,7 +269,11 @@ fn chain_project(url: &str, count: usize, slow: u64) -> TestProject {
 #[track_caller]
 fn assert_applied_once(cluster: &Cluster, count: usize, label: &str) {
     let history = cluster.query("SELECT count(*), count(DISTINCT revision) FROM strata_history");
-    assert_eq!(history.trim(), format!("{count}|{count}"), "{label}: history");
+    assert_eq!(
+        history.trim(),
+        format!("{count}|{count}"),
+        "{label}: history"
+    );
     let marks = cluster.query("SELECT count(*), count(DISTINCT rev) FROM marks");
     assert_eq!(marks.trim(), format!("{count}|{count}"), "{label}: marks");
     let log = cluster.query(
@@ -361,11 +362,16 @@ fn the_seed_workflow_runs_on_a_cluster_through_a_followers_address() {
         .unwrap();
     assert_eq!(rows, 1);
     let columns: i64 = copy
-        .query_row("SELECT count(*) FROM pragma_table_info('users')", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM pragma_table_info('users')", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(columns, 2, "the backup is from before the upgrade");
     assert_eq!(cluster.query("SELECT name FROM users").trim(), "ada");
-    assert_eq!(cluster.query("SELECT count(*) FROM strata_history").trim(), "2");
+    assert_eq!(
+        cluster.query("SELECT count(*) FROM strata_history").trim(),
+        "2"
+    );
     p.run(&["diff"]).ok();
     p.run(&["check"]).ok();
     p.run(&["diff", "--against", "head"]).ok();
@@ -378,12 +384,17 @@ fn the_seed_workflow_runs_on_a_cluster_through_a_followers_address() {
     let json: serde_json::Value = serde_json::from_str(&current.stdout).unwrap();
     assert_eq!(json["database"], url.as_str(), "{}", current.stdout);
     assert_eq!(
-        cluster.query("SELECT count(*) FROM pragma_table_info('users')").trim(),
+        cluster
+            .query("SELECT count(*) FROM pragma_table_info('users')")
+            .trim(),
         "2"
     );
     p.run(&["upgrade"]).ok();
     p.run(&["stamp", "base"]).ok();
-    assert_eq!(cluster.query("SELECT count(*) FROM strata_history").trim(), "0");
+    assert_eq!(
+        cluster.query("SELECT count(*) FROM strata_history").trim(),
+        "0"
+    );
     p.run(&["stamp", "head"]).ok();
     p.run(&["diff", "--against", "head"]).ok();
 
@@ -400,31 +411,52 @@ fn the_seed_workflow_runs_on_a_cluster_through_a_followers_address() {
         ),
     )
     .unwrap();
-    std::fs::write(p.path("migrations/9_bad.down.sql"), "-- strata:revision 9\nDROP TABLE half;\n").unwrap();
+    std::fs::write(
+        p.path("migrations/9_bad.down.sql"),
+        "-- strata:revision 9\nDROP TABLE half;\n",
+    )
+    .unwrap();
     let bad = p.run(&["upgrade"]).fails(1);
     assert!(bad.error().contains("9_bad.up.sql:6"), "{}", bad.stderr);
     assert!(bad.error().contains("no_such_table"), "{}", bad.stderr);
     assert_eq!(
-        cluster.query("SELECT count(*) FROM sqlite_schema WHERE name = 'half'").trim(),
+        cluster
+            .query("SELECT count(*) FROM sqlite_schema WHERE name = 'half'")
+            .trim(),
         "0"
     );
-    assert_eq!(cluster.query("SELECT count(*) FROM strata_history").trim(), "2");
+    assert_eq!(
+        cluster.query("SELECT count(*) FROM strata_history").trim(),
+        "2"
+    );
 }
 
 #[test]
 fn a_cluster_url_that_cannot_work_is_one_clear_error() {
     let p = TestProject::new();
-    let bad = p.run(&["-d", "dqlite://127.0.0.1:9001", "current"]).fails(2);
+    let bad = p
+        .run(&["-d", "dqlite://127.0.0.1:9001", "current"])
+        .fails(2);
     assert!(bad.error().contains("names no database"), "{}", bad.stderr);
-    assert!(bad.stderr.contains("hint: a cluster is dqlite://"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("hint: a cluster is dqlite://"),
+        "{}",
+        bad.stderr
+    );
     // Nothing listens: a bounded wait, then the cluster's state said plainly.
     let port = free_port();
     let url = format!("dqlite://127.0.0.1:{port}/app");
     let started = Instant::now();
-    let down = p.run(&["-d", &url, "upgrade", "--lock-timeout", "1"]).fails(1);
+    let down = p
+        .run(&["-d", &url, "upgrade", "--lock-timeout", "1"])
+        .fails(1);
     assert!(started.elapsed() < Duration::from_secs(8));
     assert!(down.error().contains("no leader"), "{}", down.stderr);
-    assert!(down.stderr.contains("hint: check the addresses"), "{}", down.stderr);
+    assert!(
+        down.stderr.contains("hint: check the addresses"),
+        "{}",
+        down.stderr
+    );
 }
 
 #[test]
@@ -442,12 +474,16 @@ fn the_leader_killed_during_a_run_the_run_finishes_on_the_new_leader() {
         let at = if round == 0 { 3 } else { rng.below(6) + 1 };
         wait_line(&mut out, &format!("-> {at:03}"));
         if round > 0 {
-            std::thread::sleep(Duration::from_millis(rng.below(400) as u64));
+            std::thread::sleep(Duration::from_millis(rng.below(400)));
         }
         let leader = cluster.leader();
         cluster.kill(leader);
         let (code, stderr) = finish(child, out);
         assert_eq!(code, 0, "round {round} (seed {}): {stderr}", rng.seed);
+        assert!(
+            stderr.contains("reconnected to the leader at 127.0.0.1:"),
+            "{stderr}"
+        );
         assert_applied_once(&cluster, 6, &format!("round {round}, seed {}", rng.seed));
         p.run(&["diff", "--against", "head"]).ok();
     }
@@ -503,11 +539,18 @@ fn two_upgraders_at_once_apply_each_revision_once() {
         .collect();
     for run in runs {
         let out = run.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     assert_applied_once(&cluster, 12, "two upgraders");
     // And --single-transaction on the same cluster: all or nothing.
     p.run(&["downgrade", "base"]).ok();
     p.run(&["upgrade", "--single-transaction"]).ok();
-    assert_eq!(cluster.query("SELECT count(*) FROM strata_history").trim(), "12");
+    assert_eq!(
+        cluster.query("SELECT count(*) FROM strata_history").trim(),
+        "12"
+    );
 }

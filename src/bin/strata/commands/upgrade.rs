@@ -111,13 +111,15 @@ pub fn run(
                 .out
                 .progress()
                 .then_some(copy_progress as fn(&RowProgress<'_>)),
+            reconnected: (!ctx.out.quiet && !ctx.out.json())
+                .then_some(reconnected as fn(&str, &str)),
         },
         backup: args.backup,
     };
     let out = &ctx.out;
-    let database = project.database_label().ok_or(strata::Error::from(
-        strata::config::ConfigError::NoDatabase,
-    ))?;
+    let database = project
+        .database_label()
+        .ok_or(strata::Error::from(strata::config::ConfigError::NoDatabase))?;
     let mut bar = crate::output::Progress::none();
     let mut copying = crate::output::Progress::none();
     let mut done = 0;
@@ -193,6 +195,15 @@ fn print_outcome(ctx: &Ctx, outcome: &RunOutcome) {
 }
 
 /// `-v`: each statement as it finishes, with its time, on stderr.
+/// A cluster's leader went away during the run.
+fn reconnected(why: &str, leader: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "{why}\n  reconnected to the leader at {leader}; reading strata_history there before going on"
+    );
+}
+
 fn trace(stmt: &Statement<'_>) {
     use std::io::Write as _;
     let first = stmt.sql.trim().lines().next().unwrap_or_default();

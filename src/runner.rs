@@ -246,7 +246,10 @@ fn execute_traced(
                 Some(offset) => line_of(&text, stmt.offset + offset),
                 None => stmt.line,
             };
-            let message = err.message();
+            let message = match err.message() {
+                bare if bare == PRECHECK => precheck_detail(conn).unwrap_or(bare),
+                message => message,
+            };
             let file = file.display.clone();
             // The planner's prechecks fail with RAISE(ABORT, 'precheck failed: …').
             return Err(if message.starts_with(PRECHECK) {
@@ -266,6 +269,19 @@ fn execute_traced(
         }
     }
     Ok(may_break)
+}
+
+/// The message of a precheck that stopped a script: `precheck failed: N
+/// row(s) …`, from the row its trigger kept (`RAISE(FAIL, …)`).
+fn precheck_detail(conn: &dyn Engine) -> Option<String> {
+    let rows = conn
+        .query(
+            "SELECT violations, rule FROM temp.strata_precheck WHERE violations > 0 ORDER BY rowid DESC LIMIT 1",
+            &[],
+        )
+        .ok()?;
+    let row = rows.first()?;
+    Some(format!("{PRECHECK}: {} {}", row.first()?.int(), row.get(1)?.text()))
 }
 
 /// `PRAGMA foreign_key_check` over the whole database; an error naming the

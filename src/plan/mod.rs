@@ -172,9 +172,12 @@ impl Planner {
     /// rows; `rule` finishes the sentence "N row(s) …".
     pub fn precheck(&mut self, rows: String, rule: String) {
         if !self.precheck_ready {
-            // A temporary table whose trigger aborts the script with the
-            // count in the message: SQL has no other way to stop a script
-            // with a computed message (RAISE works only inside triggers).
+            // A temporary table whose trigger stops the script: SQL has no
+            // other way to stop one (RAISE works only inside triggers). The
+            // message is a literal, as every SQLite takes it (a computed one
+            // needs 3.47; a dqlite node or Debian's sqlite3 shell has 3.40),
+            // and FAIL keeps the row that tripped it, so the runner reads
+            // the count and the rule from it for the error it reports.
             self.push(
                 Some(
                     "prechecks: stop before changing anything if existing rows break a new rule"
@@ -188,7 +191,7 @@ impl Planner {
                 None,
                 "CREATE TEMP TRIGGER IF NOT EXISTS strata_precheck AFTER INSERT ON strata_precheck\n\
                  WHEN NEW.violations > 0\n\
-                 BEGIN\n  SELECT RAISE(ABORT, 'precheck failed: ' || NEW.violations || ' ' || NEW.rule);\nEND"
+                 BEGIN\n  SELECT RAISE(FAIL, 'precheck failed');\nEND"
                     .into(),
                 StepKind::Precheck,
             );

@@ -398,6 +398,31 @@ fn the_seed_workflow_runs_on_a_cluster_through_a_followers_address() {
     p.run(&["stamp", "head"]).ok();
     p.run(&["diff", "--against", "head"]).ok();
 
+    // A precheck stops on the cluster's SQLite (3.40) as on a file, with
+    // the count in the message, and nothing changes.
+    cluster.query("INSERT INTO users (name) VALUES ('bob')");
+    std::fs::write(
+        p.path("schema.sql"),
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL);\nCREATE INDEX users_name ON users (name);\n",
+    )
+    .unwrap();
+    p.run(&["migrate", "-m", "email required"]).ok();
+    let stopped = p.run(&["upgrade"]).fails(1);
+    assert!(
+        stopped
+            .error()
+            .contains("precheck failed: 2 row(s) of 'users' hold NULL in 'email'"),
+        "{}",
+        stopped.stderr
+    );
+    cluster.query("UPDATE users SET email = name || '@example.com'");
+    p.run(&["upgrade"]).ok();
+    assert_eq!(
+        cluster.query("SELECT count(*) FROM strata_history").trim(),
+        "3"
+    );
+    p.run(&["diff"]).ok();
+
     // A failing statement leaves nothing: not the statements before it,
     // not a history row.
     std::fs::write(
@@ -427,7 +452,7 @@ fn the_seed_workflow_runs_on_a_cluster_through_a_followers_address() {
     );
     assert_eq!(
         cluster.query("SELECT count(*) FROM strata_history").trim(),
-        "2"
+        "3"
     );
 }
 

@@ -226,6 +226,28 @@ fn a_failing_precheck_stops_before_anything_changes() {
     );
     assert_eq!(p.db_bytes(), bytes);
     assert_eq!(p.applied().len(), 1);
+    // The same precheck through `--sql` and an older sqlite3 shell (the
+    // message is a literal any SQLite accepts): it stops, nothing changes.
+    if crate::common::sqlite3_or_skip("a_failing_precheck_stops_before_anything_changes") {
+        let sql = p.run(&["upgrade", "--sql"]).ok().stdout;
+        let out = std::process::Command::new("sqlite3")
+            .arg(p.db_path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write as _;
+                child.stdin.take().unwrap().write_all(sql.as_bytes())?;
+                child.wait_with_output()
+            })
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(stderr.contains("precheck failed"), "{stderr}");
+        assert_eq!(p.applied().len(), 1);
+        assert_eq!(p.query_i64("SELECT count(*) FROM t WHERE email IS NULL"), 2);
+    }
     // Fixed data: the same revision goes through.
     p.db()
         .execute("UPDATE t SET email = 'none' WHERE email IS NULL", [])

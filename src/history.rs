@@ -238,8 +238,14 @@ pub fn check_version(conn: &dyn Engine) -> Result<()> {
 /// Creates or upgrades the bookkeeping tables. Call inside the write
 /// transaction, so they appear only together with a change.
 pub fn ensure(conn: &dyn Engine) -> Result<()> {
-    check_version(conn)?;
     let older = version(conn)?;
+    if let Some(found) = older.filter(|v| *v > BOOKKEEPING_VERSION) {
+        return Err(crate::error::RunError::NewerBookkeeping {
+            found,
+            understood: BOOKKEEPING_VERSION,
+        }
+        .into());
+    }
     conn.execute_batch(&ddl())
         .map_err(Error::engine("creating strata's bookkeeping tables"))?;
     if older == Some(1) {

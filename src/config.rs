@@ -55,7 +55,7 @@ impl ConfigError {
                 "use a file path, sqlite:app.db, sqlite:///relative/path.db or sqlite:////absolute/path.db (or dqlite://HOST:PORT/DATABASE for a cluster)".into(),
             ),
             ConfigError::ClusterNotFile { .. } => Some(
-                "on a cluster, use upgrade, downgrade, stamp, rehash, current, history, diff, check, dump, migrate, lint or squash; for anything else, take a copy with `strata dump` and point --database at a file".into(),
+                "on a cluster, use upgrade, downgrade, stamp, rehash, current, history, diff, check, dump, migrate, lint or squash; this command works on SQLite files only".into(),
             ),
             _ => None,
         }

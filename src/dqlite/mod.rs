@@ -148,7 +148,12 @@ fn connect(address: &str) -> Result<TcpStream, EngineError> {
 /// waited out the kernel's delayed-ACK timer (40 ms per revision read).
 fn receive(reader: &mut BufReader<TcpStream>) -> std::io::Result<wire::Message> {
     quick_ack(reader.get_ref());
-    wire::recv(reader)
+    wire::recv(reader).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => {
+            std::io::Error::new(e.kind(), "the node closed the connection")
+        }
+        _ => e,
+    })
 }
 
 /// Asks the kernel to ACK what arrives next at once (Linux's

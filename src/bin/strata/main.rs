@@ -39,8 +39,10 @@ struct Global {
     /// Use this strata.toml instead of searching for one
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// The database: a path, sqlite:app.db, sqlite:///relative.db or
-    /// sqlite:////absolute.db (overrides DATABASE_URL and strata.toml)
+    /// The database: a path, sqlite:app.db, sqlite:///relative.db,
+    /// sqlite:////absolute.db, or a dqlite cluster
+    /// dqlite://HOST:PORT[,HOST:PORT...]/NAME (overrides DATABASE_URL and
+    /// strata.toml)
     #[arg(
         short = 'd',
         long,

@@ -251,6 +251,29 @@ fn the_seed_workflow_runs_on_a_cluster_through_a_followers_address() {
     );
     p.run(&["diff"]).ok();
 
+    // init --from-db adopts a database already on the cluster: its schema
+    // becomes schema.sql and a baseline, and the cluster is stamped at it.
+    cluster.query_in(
+        "legacy",
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)",
+    );
+    let adopt = tempfile::tempdir().unwrap();
+    let legacy = url.replace(&format!("/{}", cluster::DB), "/legacy");
+    crate::common::run_in(
+        adopt.path(),
+        &crate::common::os(&["init", "--from-db", "-d", &legacy]),
+    )
+    .ok();
+    let schema = std::fs::read_to_string(adopt.path().join("schema.sql")).unwrap();
+    assert!(schema.contains("CREATE TABLE notes"), "{schema}");
+    assert_eq!(
+        cluster
+            .query_in("legacy", "SELECT count(*) FROM strata_history")
+            .trim(),
+        "1"
+    );
+    crate::common::run_in(adopt.path(), &crate::common::os(&["check"])).ok();
+
     // A failing statement leaves nothing: not the statements before it,
     // not a history row.
     std::fs::write(
@@ -318,26 +341,40 @@ fn the_leader_killed_during_a_run_the_run_finishes_on_the_new_leader() {
         return;
     }
     let mut rng = Rng::new();
-    for round in 0..repeats(1) {
+    // Round 0: slow revisions, the kill lands in revision 003 after its
+    // BEGIN, inside a statement. Round 1: quick revisions, most of whose
+    // time is their COMMIT, so the kill lands around a COMMIT or between
+    // two revisions. Soak rounds pick either, and the revision and moment.
+    for round in 0..repeats(2) {
         let mut cluster = Cluster::start();
-        let p = chain_project(&cluster.url(&[0, 1, 2]), 6, SLOW);
-        let (child, mut out) = spawn_upgrade(&p, &["-v"]);
-        // In round 0 the kill lands in revision 003 after its BEGIN; soak
-        // rounds aim at random revisions and moments.
-        let at = if round == 0 { 3 } else { rng.below(6) + 1 };
-        wait_line(&mut out, &format!("-> {at:03}"));
-        if round > 0 {
-            std::thread::sleep(Duration::from_millis(rng.below(400)));
-        }
+        let slow = round % 2 == 0;
+        let (count, busy) = if slow { (6, SLOW) } else { (60, 0) };
+        let p = chain_project(&cluster.url(&[0, 1, 2]), count, busy);
         let leader = cluster.leader();
+        let (child, mut out) = spawn_upgrade(&p, &["-v"]);
+        let at = match round {
+            0 => 3,
+            1 => 10,
+            _ if slow => rng.below(6) + 1,
+            _ => rng.below(40) + 1,
+        };
+        wait_line(&mut out, &format!("-> {at:03}"));
+        if round > 1 {
+            std::thread::sleep(Duration::from_millis(rng.below(if slow {
+                400
+            } else {
+                20
+            })));
+        }
         cluster.kill(leader);
         let (code, stderr) = finish(child, out);
-        assert_eq!(code, 0, "round {round} (seed {}): {stderr}", rng.seed);
+        let label = format!("round {round} (seed {})", rng.seed);
+        assert_eq!(code, 0, "{label}: {stderr}");
         assert!(
             stderr.contains("reconnected to the leader at 127.0.0.1:"),
-            "{stderr}"
+            "{label}: the kill landed after the run: {stderr}"
         );
-        assert_applied_once(&cluster, 6, &format!("round {round}, seed {}", rng.seed));
+        assert_applied_once(&cluster, count, &label);
         p.run(&["diff", "--against", "head"]).ok();
     }
 }

@@ -123,9 +123,13 @@ impl Cluster {
     /// The `dqlite` shell's answer to `command` through `nodes`, if it
     /// answered in time.
     pub fn query_on(&self, nodes: &[usize], command: &str) -> Option<String> {
+        self.query_on_db(nodes, DB, command)
+    }
+
+    fn query_on_db(&self, nodes: &[usize], db: &str, command: &str) -> Option<String> {
         let seeds: Vec<String> = nodes.iter().map(|&i| self.nodes[i].address()).collect();
         let out = Command::new("timeout")
-            .args(["5", "dqlite", "-s", &seeds.join(","), DB, command])
+            .args(["5", "dqlite", "-s", &seeds.join(","), db, command])
             .stdin(Stdio::null())
             .output()
             .ok()?;
@@ -136,10 +140,15 @@ impl Cluster {
 
     /// A query's rows through the live nodes, `|`-separated.
     pub fn query(&self, sql: &str) -> String {
+        self.query_in(DB, sql)
+    }
+
+    /// [`Cluster::query`] on the cluster's database `db`.
+    pub fn query_in(&self, db: &str, sql: &str) -> String {
         let alive = self.alive();
         let mut last = None;
         for _ in 0..50 {
-            if let Some(out) = self.query_on(&alive, sql) {
+            if let Some(out) = self.query_on_db(&alive, db, sql) {
                 return out;
             }
             std::thread::sleep(Duration::from_millis(200));

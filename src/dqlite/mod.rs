@@ -178,6 +178,19 @@ fn quick_ack(stream: &TcpStream) {
 #[cfg(not(target_os = "linux"))]
 fn quick_ack(_stream: &TcpStream) {}
 
+/// The body of an exec or query request: the database, the SQL, its
+/// values (a value the protocol cannot carry is refused here, unsent).
+fn statement(db: u64, sql: &str, params: &[Value]) -> Result<Body, EngineError> {
+    Body::default()
+        .u64(db)
+        .text(sql)
+        .params(params)
+        .map_err(|e| EngineError::Remote {
+            code: 1,
+            message: e.to_string(),
+        })
+}
+
 /// Sends one request and reads its answer, a failure answer as an error.
 fn call(
     reader: &mut BufReader<TcpStream>,
@@ -326,14 +339,7 @@ impl Client {
 
     fn exec_once(&self, sql: &str, params: &[Value]) -> Result<(), EngineError> {
         self.with_session(|s| {
-            let body = Body::default()
-                .u64(s.db)
-                .text(sql)
-                .params(params)
-                .map_err(|e| EngineError::Remote {
-                    code: 1,
-                    message: e.to_string(),
-                })?;
+            let body = statement(s.db, sql, params)?;
             match call(&mut s.reader, &mut s.writer, request::EXEC_SQL, body) {
                 Ok(_) => Ok(()),
                 Err(EngineError::Remote { code, .. }) if code == SQLITE_ROW => Ok(()),
@@ -422,14 +428,7 @@ impl Engine for Client {
 
     fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, EngineError> {
         self.with_session(|s| {
-            let body = Body::default()
-                .u64(s.db)
-                .text(sql)
-                .params(params)
-                .map_err(|e| EngineError::Remote {
-                    code: 1,
-                    message: e.to_string(),
-                })?;
+            let body = statement(s.db, sql, params)?;
             let mut answer = call(&mut s.reader, &mut s.writer, request::QUERY_SQL, body)?;
             let mut rows = Vec::new();
             loop {

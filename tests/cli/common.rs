@@ -349,16 +349,28 @@ pub fn assert_chain_consistent(p: &TestProject, count: usize, rows: i64, label: 
 /// as `.ci/run` is run) a missing shell fails the test instead, since
 /// `.ci/run` installs it.
 pub fn sqlite3_or_skip(test: &str) -> bool {
-    let found = Command::new("sqlite3").arg("-version").output().is_ok();
+    tool_or_skip(test, "sqlite3", "-version", "the sqlite3 shell", "sqlite3")
+}
+
+/// [`sqlite3_or_skip`] for any program `.ci/run` installs: whether
+/// `program probe` runs; where not, a visible skip naming `what` and the
+/// Debian `package` (a failure under CI).
+pub fn tool_or_skip(test: &str, program: &str, probe: &str, what: &str, package: &str) -> bool {
+    let found = Command::new(program)
+        .arg(probe)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok();
     if !found {
         assert!(
             std::env::var_os("CI").is_none(),
-            "{test}: the sqlite3 shell is missing, and .ci/run installs it"
+            "{test}: {what} is missing, and .ci/run installs it"
         );
         use std::io::Write as _;
         let _ = writeln!(
             std::io::stderr(),
-            "SKIPPED {test}: needs the sqlite3 shell (apt-get install sqlite3)"
+            "SKIPPED {test}: needs {what} (apt-get install {package})"
         );
     }
     found

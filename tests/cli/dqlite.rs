@@ -10,7 +10,7 @@
 //! `STRATA_SOAK=20 cargo test --test cli dqlite` (docs/dqlite.md).
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 #[path = "../support/cluster.rs"]
@@ -22,24 +22,7 @@ use cluster::Cluster;
 /// Whether go-dqlite is installed; a visible skip where it is not (a
 /// failure under CI, which installs it).
 fn dqlite_or_skip(test: &str) -> bool {
-    let found = Command::new("dqlite-demo")
-        .arg("--help")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{test}: dqlite-demo is missing, and .ci/run installs go-dqlite"
-        );
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: needs go-dqlite (apt-get install go-dqlite)"
-        );
-    }
-    found
+    crate::common::tool_or_skip(test, "dqlite-demo", "--help", "go-dqlite", "go-dqlite")
 }
 
 /// A project on the cluster through `nodes`, with `count` revisions: the

@@ -41,7 +41,10 @@ impl EngineError {
     /// Another writer holds the lock.
     pub fn is_busy(&self) -> bool {
         match self {
-            EngineError::Sqlite(e) => crate::error::is_busy(e),
+            EngineError::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ),
             EngineError::Remote { code, .. } => {
                 matches!(code & 0xff, SQLITE_BUSY | SQLITE_LOCKED)
             }

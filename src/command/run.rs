@@ -26,6 +26,9 @@ pub struct RunOutcome {
     pub current: Vec<String>,
     /// Whether that is the head of the graph.
     pub at_head: bool,
+    /// The run's wall time, from the first revision's BEGIN to the last
+    /// one's COMMIT (a step's `duration_ms` is its script, before COMMIT).
+    pub duration_ms: u64,
 }
 
 /// How to run an upgrade or downgrade.
@@ -120,6 +123,7 @@ pub fn migrate_database(
             backup: None,
             current: Vec::new(),
             at_head: migrations.graph.is_empty(),
+            duration_ms: 0,
         });
     }
     let writer = Writer::open(project, request.options.lock_timeout, true)?;
@@ -146,9 +150,11 @@ pub fn migrate_database(
         } else {
             None
         };
+    let started = std::time::Instant::now();
     let report = runner::run(conn, &migrations, &goal, &request.options, &mut |step| {
         on_event(RunEvent::Step(step))
     })?;
+    let duration_ms = started.elapsed().as_millis() as u64;
     // Where it ends, seen as it now is: past a squashed range, at the squash.
     let rows = history::read_applied(conn)?;
     let migrations = all.view(&rows)?;
@@ -167,6 +173,7 @@ pub fn migrate_database(
         backup,
         current,
         at_head,
+        duration_ms,
     })
 }
 
@@ -258,7 +265,23 @@ pub fn render_sql(
         Direction::Downgrade => migrations.graph.downgrade_goal(&target, &from)?,
     };
     let heading = format!("strata {} {start}:{to_text}", direction.as_str());
-    let sql = runner::render_sql(&migrations, &goal, &from, single_transaction, &heading)?;
+    // The sqlite3 shell reaches files only: a cluster's script is for
+    // review, or for a local copy such as `upgrade --backup` writes.
+    let how_to_run = match &project.cluster {
+        None => "Run it with the sqlite3 shell: sqlite3 DATABASE < this-file.sql".to_string(),
+        Some(cluster) => format!(
+            "For review: {} takes revisions through `strata upgrade` (the sqlite3 shell reaches only a local copy: sqlite3 COPY.db < this-file.sql)",
+            cluster.url()
+        ),
+    };
+    let sql = runner::render_sql(
+        &migrations,
+        &goal,
+        &from,
+        single_transaction,
+        &heading,
+        &how_to_run,
+    )?;
     Ok(RenderedSql {
         start,
         start_from,

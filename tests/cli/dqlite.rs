@@ -188,6 +188,14 @@ fn the_seed_workflow_runs_on_a_cluster_through_a_followers_address() {
     p.run(&["diff", "--against", "head"]).ok();
     let dump = p.run(&["dump"]).ok();
     assert!(dump.stdout.contains("email TEXT"), "{}", dump.stdout);
+    // --sql starts where the cluster is, and says the shell cannot reach it.
+    let sql = p.run(&["downgrade", "--sql", "-1"]).ok();
+    assert!(
+        sql.stdout.contains("For review: dqlite://"),
+        "{}",
+        sql.stdout
+    );
+    assert!(sql.stdout.contains("DROP INDEX"), "{}", sql.stdout);
     let history = p.run(&["history"]).ok();
     assert!(history.stdout.contains("email") && history.stdout.contains("applied"));
     p.run(&["downgrade", "-1"]).ok();

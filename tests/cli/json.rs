@@ -94,6 +94,12 @@ fn every_command_prints_one_versioned_object() {
             run.code
         ));
         shape(&doc, 1, &mut all);
+        // A run's wall time holds every step's script time, and more.
+        if let (Some(total), Some(Value::Array(steps))) = (map.get("duration_ms"), map.get("steps"))
+        {
+            let scripts: u64 = steps.iter().filter_map(|s| s["duration_ms"].as_u64()).sum();
+            assert!(total.as_u64().unwrap() >= scripts, "{args:?}: {doc}");
+        }
     }
     // Output that is not a document is refused, never printed as JSON.
     for args in [

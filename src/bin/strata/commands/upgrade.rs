@@ -173,7 +173,7 @@ fn print_outcome(ctx: &Ctx, outcome: &RunOutcome) {
     }
     let at = super::revs_or_base(&outcome.current);
     let n = outcome.report.steps.len();
-    let total: u64 = outcome.report.steps.iter().map(|s| s.duration_ms).sum();
+    let total = outcome.duration_ms;
     if outcome.report.dry_run {
         ctx.out.status(format!(
             "Dry run: {n} revision(s) ran and were rolled back; {} is unchanged.",

@@ -219,9 +219,15 @@ fn call(
 /// while there is no leader.
 fn ask_leader(address: &str) -> Result<Option<String>, EngineError> {
     let stream = connect(address)?;
+    // Any live node answers this at once: a node that does not is
+    // skipped after a short wait, not the long one a COMMIT may need.
+    stream
+        .set_read_timeout(Some(CONNECT_TIMEOUT))
+        .map_err(|e| lost(&format!("connecting to {address}"), e))?;
     let mut reader = BufReader::new(stream.try_clone().map_err(|e| lost("connecting", e))?);
     let mut writer = BufWriter::new(stream);
-    let mut answer = call(&mut reader, &mut writer, request::LEADER, Body::default().u64(0))?;
+    let mut answer = call(&mut reader, &mut writer, request::LEADER, Body::default().u64(0))
+        .map_err(|e| lost(&format!("asking {address} for the leader"), e.message()))?;
     if answer.kind != response::NODE {
         return Err(lost("asking for the leader", "unexpected answer"));
     }
@@ -256,17 +262,22 @@ impl Client {
         *self.session.borrow_mut() = None;
         self.transaction.reset();
         let deadline = Instant::now() + self.wait;
-        let mut last = String::from("no node answered");
+        // What each seed said on the last pass, and whether it answered
+        // at all: the cluster's state, for the error when no leader takes
+        // the database within the wait.
+        let mut states = vec![(String::new(), false); self.cluster.seeds.len()];
         loop {
-            for seed in &self.cluster.seeds {
-                let leader = match ask_leader(seed) {
+            for (seed, (state, answered)) in self.cluster.seeds.iter().zip(&mut states) {
+                let asked = ask_leader(seed);
+                *answered = asked.is_ok();
+                let leader = match asked {
                     Ok(Some(leader)) => leader,
                     Ok(None) => {
-                        last = format!("{seed} knows no leader (the cluster has no quorum?)");
+                        *state = format!("{seed} knows no leader");
                         continue;
                     }
                     Err(e) => {
-                        last = e.to_string();
+                        *state = e.to_string();
                         continue;
                     }
                 };
@@ -275,14 +286,18 @@ impl Client {
                         *self.session.borrow_mut() = Some(session);
                         return Ok(());
                     }
-                    Err(e) => last = e.to_string(),
+                    Err(e) => *state = format!("{seed} names {leader} as leader, which failed: {e}"),
                 }
             }
             if Instant::now() >= deadline {
+                let up = states.iter().filter(|(_, answered)| *answered).count();
+                let said: Vec<&str> = states.iter().map(|(s, _)| s.as_str()).collect();
                 return Err(EngineError::Unavailable(format!(
-                    "no leader of {} took the database within {}s ({last})",
+                    "no leader of {} took the database within {}s: {up} of {} node(s) answered, none leads ({})",
                     self.cluster,
-                    self.wait.as_secs()
+                    self.wait.as_secs(),
+                    states.len(),
+                    said.join("; "),
                 )));
             }
             std::thread::sleep(Duration::from_millis(100));

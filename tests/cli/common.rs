@@ -352,26 +352,52 @@ pub fn sqlite3_or_skip(test: &str) -> bool {
     tool_or_skip(test, "sqlite3", "-version", "the sqlite3 shell", "sqlite3")
 }
 
-/// [`sqlite3_or_skip`] for any program `.ci/run` installs: whether
-/// `program probe` runs; where not, a visible skip naming `what` and the
-/// Debian `package` (a failure under CI).
-pub fn tool_or_skip(test: &str, program: &str, probe: &str, what: &str, package: &str) -> bool {
-    let found = Command::new(program)
-        .arg(probe)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{test}: {what} is missing, and .ci/run installs it"
-        );
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: needs {what} (apt-get install {package})"
-        );
+/// A program a test drives that `.ci/run` installs: `$var` when that is
+/// set, else `program` on PATH, found when `probe` (the command, to give
+/// arguments or a directory) runs successfully. Where it is not, the test
+/// is skipped with a line naming `what` and how to `install` it, which
+/// shows in `cargo test`'s output although output is captured; under CI
+/// (`CI` set) a missing tool fails the test instead.
+pub fn installed_or_skip(
+    test: &str,
+    what: &str,
+    install: &str,
+    var: Option<&str>,
+    program: &str,
+    probe: &dyn Fn(&mut Command),
+) -> Option<PathBuf> {
+    let path = var
+        .and_then(std::env::var_os)
+        .map_or_else(|| PathBuf::from(program), PathBuf::from);
+    let mut cmd = Command::new(&path);
+    probe(&mut cmd);
+    if cmd.output().is_ok_and(|o| o.status.success()) {
+        return Some(path);
     }
-    found
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: {what} is missing, and .ci/run installs it"
+    );
+    let or_var = var.map(|v| format!(", or set {v}")).unwrap_or_default();
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: needs {what} ({install}{or_var})"
+    );
+    None
+}
+
+/// [`installed_or_skip`] for a Debian `package` whose `program probe` runs.
+pub fn tool_or_skip(test: &str, program: &str, probe: &str, what: &str, package: &str) -> bool {
+    installed_or_skip(
+        test,
+        what,
+        &format!("apt-get install {package}"),
+        None,
+        program,
+        &|c| {
+            c.arg(probe);
+        },
+    )
+    .is_some()
 }

@@ -392,6 +392,9 @@ fn quorum_lost_is_a_clear_error_and_a_rerun_applies_nothing_twice() {
     assert_eq!(errors.len(), 1, "{stderr}");
     assert!(errors[0].contains("no leader"), "{stderr}");
     assert!(errors[0].contains("unknown"), "{stderr}");
+    // The cluster's state, said plainly: each address and what it answered.
+    assert!(errors[0].contains("1 of 3 node(s) answered"), "{stderr}");
+    assert!(errors[0].contains("Connection refused"), "{stderr}");
     assert!(stderr.contains("hint: bring a majority"), "{stderr}");
     cluster.restart(leader);
     cluster.restart(follower);

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::common::{os, run_in, Run};
+use crate::common::{installed_or_skip, os, run_in, Run};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -155,32 +155,6 @@ fn revisions(report: &serde_json::Value) -> Vec<(String, bool, String)> {
             )
         })
         .collect()
-}
-
-/// A tool named by `var` or found on PATH, that `probe` (its arguments and
-/// working directory) runs successfully; `None` (and a visible skip, or a
-/// failure under CI, where .ci/run installs it) when missing.
-fn tool_or_skip(
-    test: &str,
-    var: &str,
-    program: &str,
-    install: &str,
-    probe: &dyn Fn(&mut Command),
-) -> Option<PathBuf> {
-    let path = std::env::var_os(var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(program));
-    let mut cmd = Command::new(&path);
-    probe(&mut cmd);
-    if cmd.output().is_ok_and(|o| o.status.success()) {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: {program} is missing, and .ci/run installs it"
-    );
-    eprintln!("SKIPPED {test}: needs {program} ({install}, or set {var})");
-    None
 }
 
 /// tests/peers built once per test run: refinery, sqlx and diesel.
@@ -368,11 +342,12 @@ fn diesel_history_imports_with_its_down_scripts() {
 
 #[test]
 fn dbmate_history_imports_with_the_real_dbmate() {
-    let Some(dbmate) = tool_or_skip(
+    let Some(dbmate) = installed_or_skip(
         "dbmate_history_imports_with_the_real_dbmate",
-        "STRATA_DBMATE",
         "dbmate",
         "npm install -g dbmate",
+        Some("STRATA_DBMATE"),
+        "dbmate",
         &|c| {
             c.arg("--help");
         },
@@ -422,11 +397,12 @@ fn dbmate_history_imports_with_the_real_dbmate() {
 
 #[test]
 fn flask_migrate_history_is_adopted_with_the_real_flask_migrate() {
-    let Some(flask) = tool_or_skip(
+    let Some(flask) = installed_or_skip(
         "flask_migrate_history_is_adopted_with_the_real_flask_migrate",
-        "STRATA_FLASK",
-        "flask",
+        "Flask-Migrate",
         "pip install Flask-Migrate",
+        Some("STRATA_FLASK"),
+        "flask",
         &|c| {
             // Flask alone is not enough: Flask-Migrate and Flask-SQLAlchemy too.
             let dir =

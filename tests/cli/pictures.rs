@@ -12,23 +12,23 @@ use crate::common::TestProject;
 
 /// Renders DOT with Graphviz; None where `dot` is missing.
 fn render(dot: &str, test: &str) -> Option<String> {
-    let child = std::process::Command::new("dot")
+    crate::common::installed_or_skip(
+        test,
+        "Graphviz",
+        "apt-get install graphviz",
+        None,
+        "dot",
+        &|c| {
+            c.arg("-V");
+        },
+    )?;
+    let mut child = std::process::Command::new("dot")
         .arg("-Tsvg")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
-        .spawn();
-    let Ok(mut child) = child else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "Graphviz is missing, and .ci/run installs it"
-        );
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: needs Graphviz (apt-get install graphviz)"
-        );
-        return None;
-    };
+        .spawn()
+        .unwrap();
     child
         .stdin
         .take()

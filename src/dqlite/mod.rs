@@ -152,6 +152,12 @@ fn receive(reader: &mut BufReader<TcpStream>) -> std::io::Result<wire::Message> 
         std::io::ErrorKind::UnexpectedEof => {
             std::io::Error::new(e.kind(), "the node closed the connection")
         }
+        // A read timeout (EAGAIN on Linux): say what it means.
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+            let waited = reader.get_ref().read_timeout().ok().flatten();
+            let waited = waited.map_or(String::new(), |d| format!(" within {}s", d.as_secs()));
+            std::io::Error::new(e.kind(), format!("the node did not answer{waited}"))
+        }
         _ => e,
     })
 }
@@ -306,6 +312,15 @@ impl Client {
 
     fn open_on(&self, leader: &str) -> Result<Session, EngineError> {
         let stream = connect(leader)?;
+        // A live leader answers the open and the probe at once; one that
+        // hangs is passed over after a short wait, then the long one
+        // (a COMMIT may need it) applies to the session.
+        let answer_within = |stream: &TcpStream, wait| {
+            stream
+                .set_read_timeout(Some(wait))
+                .map_err(|e| lost(&format!("connecting to {leader}"), e))
+        };
+        answer_within(&stream, CONNECT_TIMEOUT)?;
         let mut reader = BufReader::new(stream.try_clone().map_err(|e| lost("connecting", e))?);
         let mut writer = BufWriter::new(stream);
         let body = Body::default().text(&self.cluster.database).u64(0).text("");
@@ -331,6 +346,7 @@ impl Client {
         while !answer.rows(&mut Vec::new()).map_err(|e| lost("probing", e))? {
             answer = receive(&mut session.reader).map_err(|e| lost("probing", e))?;
         }
+        answer_within(session.reader.get_ref(), ANSWER_TIMEOUT)?;
         Ok(session)
     }
 

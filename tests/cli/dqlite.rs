@@ -373,6 +373,38 @@ fn the_leader_killed_during_a_run_the_run_finishes_on_the_new_leader() {
 }
 
 #[test]
+fn a_leader_that_hangs_mid_revision_is_passed_over_and_nothing_applies_twice() {
+    if !dqlite_or_skip("a_leader_that_hangs_mid_revision_is_passed_over_and_nothing_applies_twice")
+    {
+        return;
+    }
+    // SIGSTOP, not SIGKILL: the leader keeps strata's connection open and
+    // answers nothing, as behind a network partition. strata gives up on
+    // it after its answer timeout, finds the leader the other two elect,
+    // and the revision in flight (never committed) runs there once.
+    let mut cluster = Cluster::start();
+    let p = chain_project(&cluster.url(&[0, 1, 2]), 4, SLOW);
+    let leader = cluster.leader();
+    let (child, mut out) = spawn_upgrade(&p, &["-v"]);
+    wait_line(&mut out, "-> 002");
+    cluster.pause(leader);
+    let (code, stderr) = finish(child, out);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("reconnected to the leader at 127.0.0.1:"),
+        "{stderr}"
+    );
+    assert_ne!(cluster.leader(), leader);
+    assert_applied_once(&cluster, 4, "with the old leader paused");
+    // The old leader comes back as a follower; its open transaction is
+    // gone, and nothing it held is applied again.
+    cluster.resume(leader);
+    p.run(&["upgrade"]).ok();
+    assert_applied_once(&cluster, 4, "with the old leader back");
+    p.run(&["diff", "--against", "head"]).ok();
+}
+
+#[test]
 fn quorum_lost_is_a_clear_error_and_a_rerun_applies_nothing_twice() {
     if !dqlite_or_skip("quorum_lost_is_a_clear_error_and_a_rerun_applies_nothing_twice") {
         return;

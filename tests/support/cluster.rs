@@ -22,6 +22,8 @@ pub struct Node {
     db: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// Stopped by SIGSTOP: up to the kernel, silent to its peers.
+    paused: bool,
 }
 
 impl Node {
@@ -51,6 +53,7 @@ impl Cluster {
                     db: free_port(),
                     dir,
                     child: None,
+                    paused: false,
                 }
             })
             .collect();
@@ -96,10 +99,32 @@ impl Cluster {
 
     /// SIGKILL of node `i`, by its process id.
     pub fn kill(&mut self, i: usize) {
+        self.nodes[i].paused = false;
         if let Some(mut child) = self.nodes[i].child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// SIGSTOP of node `i`, by its process id: it holds its connections
+    /// open and answers nothing, as a node behind a partition does.
+    pub fn pause(&mut self, i: usize) {
+        self.signal(i, libc::SIGSTOP);
+        self.nodes[i].paused = true;
+    }
+
+    /// SIGCONT of a paused node `i`.
+    pub fn resume(&mut self, i: usize) {
+        self.signal(i, libc::SIGCONT);
+        self.nodes[i].paused = false;
+    }
+
+    fn signal(&self, i: usize, signal: libc::c_int) {
+        let child = self.nodes[i].child.as_ref().expect("a running node");
+        // SAFETY: kill(2) with the pid of a child this process started and
+        // has not yet waited for.
+        let rc = unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        assert_eq!(rc, 0, "signal {signal} to node {i}");
     }
 
     /// Starts node `i` again on its directory and ports.
@@ -108,9 +133,10 @@ impl Cluster {
         self.launch(i);
     }
 
+    /// The nodes running and not paused.
     pub fn alive(&self) -> Vec<usize> {
         (0..self.nodes.len())
-            .filter(|&i| self.nodes[i].child.is_some())
+            .filter(|&i| self.nodes[i].child.is_some() && !self.nodes[i].paused)
             .collect()
     }
 

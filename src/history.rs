@@ -197,58 +197,94 @@ pub fn rehash_sql(entry: &Entry<'_>, when: When<'_>) -> String {
     )
 }
 
-fn table_exists(conn: &dyn Engine, name: &str) -> Result<bool> {
-    conn.query(
-        "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-        &[name.into()],
-    )
-    .map(|rows| !rows.is_empty())
-    .map_err(Error::engine("reading the schema"))
+/// Which of strata's bookkeeping tables exist, and the version
+/// `strata_meta` records: read in one request, two when `strata_meta`
+/// exists (a cluster pays a round trip for each, once per transaction).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bookkeeping {
+    pub history: bool,
+    pub meta: bool,
+    pub log: bool,
+    pub version: Option<i64>,
+}
+
+impl Bookkeeping {
+    /// Every table there, at this strata's version: nothing to create.
+    fn current(&self) -> bool {
+        self.history && self.meta && self.log && self.version == Some(BOOKKEEPING_VERSION)
+    }
+
+    /// Refuses bookkeeping a newer strata wrote.
+    fn check(&self) -> Result<()> {
+        match self.version {
+            Some(found) if found > BOOKKEEPING_VERSION => {
+                Err(crate::error::RunError::NewerBookkeeping {
+                    found,
+                    understood: BOOKKEEPING_VERSION,
+                }
+                .into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Reads [`Bookkeeping`].
+pub fn bookkeeping(conn: &dyn Engine) -> Result<Bookkeeping> {
+    let tables = conn
+        .query(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' \
+             AND name IN ('strata_history', 'strata_meta', 'strata_log')",
+            &[],
+        )
+        .map_err(Error::engine("reading the schema"))?;
+    let has = |name: &str| tables.iter().any(|row| row[0].text() == name);
+    let mut found = Bookkeeping {
+        history: has("strata_history"),
+        meta: has("strata_meta"),
+        log: has("strata_log"),
+        version: None,
+    };
+    if found.meta {
+        let rows = conn
+            .query(
+                "SELECT value FROM strata_meta WHERE key = 'bookkeeping_version'",
+                &[],
+            )
+            .map_err(Error::engine("reading strata_meta"))?;
+        found.version = rows
+            .first()
+            .and_then(|row| row.first())
+            .and_then(|v| v.text().parse().ok());
+    }
+    Ok(found)
 }
 
 /// The bookkeeping version recorded in the database, if any.
 pub fn version(conn: &dyn Engine) -> Result<Option<i64>> {
-    if !table_exists(conn, "strata_meta")? {
-        return Ok(None);
-    }
-    let rows = conn
-        .query(
-            "SELECT value FROM strata_meta WHERE key = 'bookkeeping_version'",
-            &[],
-        )
-        .map_err(Error::engine("reading strata_meta"))?;
-    Ok(rows
-        .first()
-        .and_then(|row| row.first())
-        .and_then(|v| v.text().parse().ok()))
+    Ok(bookkeeping(conn)?.version)
 }
 
 /// Refuses a database whose bookkeeping a newer strata wrote.
 pub fn check_version(conn: &dyn Engine) -> Result<()> {
-    match version(conn)? {
-        Some(v) if v > BOOKKEEPING_VERSION => Err(crate::error::RunError::NewerBookkeeping {
-            found: v,
-            understood: BOOKKEEPING_VERSION,
-        }
-        .into()),
-        _ => Ok(()),
-    }
+    bookkeeping(conn)?.check()
 }
 
 /// Creates or upgrades the bookkeeping tables. Call inside the write
 /// transaction, so they appear only together with a change.
 pub fn ensure(conn: &dyn Engine) -> Result<()> {
-    let older = version(conn)?;
-    if let Some(found) = older.filter(|v| *v > BOOKKEEPING_VERSION) {
-        return Err(crate::error::RunError::NewerBookkeeping {
-            found,
-            understood: BOOKKEEPING_VERSION,
-        }
-        .into());
+    ensure_from(conn, &bookkeeping(conn)?)
+}
+
+/// [`ensure`] with the bookkeeping already read in this transaction.
+pub fn ensure_from(conn: &dyn Engine, found: &Bookkeeping) -> Result<()> {
+    found.check()?;
+    if found.current() {
+        return Ok(());
     }
     conn.execute_batch(&ddl())
         .map_err(Error::engine("creating strata's bookkeeping tables"))?;
-    if older == Some(1) {
+    if found.version == Some(1) {
         conn.execute_batch(&upgrade_from_v1_sql())
             .map_err(Error::engine("upgrading strata's bookkeeping tables"))?;
     }
@@ -257,10 +293,17 @@ pub fn ensure(conn: &dyn Engine) -> Result<()> {
 
 /// Every applied revision, or none when the bookkeeping does not exist yet.
 pub fn read_applied(conn: &dyn Engine) -> Result<Vec<Applied>> {
-    if !table_exists(conn, "strata_history")? {
-        return Ok(Vec::new());
+    read(conn).map(|(rows, _)| rows)
+}
+
+/// [`read_applied`], with the [`Bookkeeping`] it read on the way, for a
+/// transaction that may go on to [`ensure_from`].
+pub fn read(conn: &dyn Engine) -> Result<(Vec<Applied>, Bookkeeping)> {
+    let found = bookkeeping(conn)?;
+    if !found.history {
+        return Ok((Vec::new(), found));
     }
-    check_version(conn)?;
+    found.check()?;
     let rows = conn
         .query(
             "SELECT revision, parents, message, up_sha256, down_sha256, applied_at, duration_ms \
@@ -268,7 +311,7 @@ pub fn read_applied(conn: &dyn Engine) -> Result<Vec<Applied>> {
             &[],
         )
         .map_err(Error::engine("reading strata_history"))?;
-    Ok(rows
+    let rows = rows
         .iter()
         .map(|r| Applied {
             revision: r[0].text(),
@@ -284,7 +327,8 @@ pub fn read_applied(conn: &dyn Engine) -> Result<Vec<Applied>> {
             applied_at: r[5].text(),
             duration_ms: r[6].int(),
         })
-        .collect())
+        .collect();
+    Ok((rows, found))
 }
 
 /// The set of applied revision ids.
@@ -304,7 +348,7 @@ pub struct LogEntry {
 
 /// The audit log, oldest first.
 pub fn read_log(conn: &dyn Engine) -> Result<Vec<LogEntry>> {
-    if !table_exists(conn, "strata_log")? {
+    if !bookkeeping(conn)?.log {
         return Ok(Vec::new());
     }
     let rows = conn
@@ -386,5 +430,50 @@ mod tests {
         .unwrap();
         let err = read_applied(&conn).unwrap_err().to_string();
         assert!(err.contains("newer strata"), "{err}");
+    }
+
+    #[test]
+    fn ensure_creates_only_what_is_missing_and_upgrades_version_1() {
+        let conn = Connection::open_in_memory().unwrap();
+        let (rows, found) = read(&conn).unwrap();
+        assert!(rows.is_empty());
+        assert_eq!(found, Bookkeeping::default());
+        ensure_from(&conn, &found).unwrap();
+        let found = bookkeeping(&conn).unwrap();
+        assert!(found.current(), "{found:?}");
+        // A table lost by hand is not current: ensure puts it back.
+        conn.execute_batch("DROP TABLE strata_log").unwrap();
+        let found = bookkeeping(&conn).unwrap();
+        assert!(!found.current() && found.history && !found.log);
+        ensure_from(&conn, &found).unwrap();
+        assert!(bookkeeping(&conn).unwrap().current());
+        // Version 1: strata_log with the narrower CHECK, its rows kept.
+        conn.execute_batch(
+            "DROP TABLE strata_log;\n\
+             CREATE TABLE strata_log (id INTEGER PRIMARY KEY, at TEXT NOT NULL, revision TEXT NOT NULL, \
+             direction TEXT NOT NULL CHECK (direction IN ('upgrade', 'downgrade')), duration_ms INTEGER NOT NULL, \
+             strata_version TEXT NOT NULL);\n\
+             INSERT INTO strata_log (at, revision, direction, duration_ms, strata_version) VALUES ('t', 'a', 'upgrade', 1, '0.0.1');\n\
+             UPDATE strata_meta SET value = '1' WHERE key = 'bookkeeping_version';",
+        )
+        .unwrap();
+        let (_, found) = read(&conn).unwrap();
+        assert_eq!(found.version, Some(1));
+        ensure_from(&conn, &found).unwrap();
+        assert_eq!(version(&conn).unwrap(), Some(BOOKKEEPING_VERSION));
+        conn.execute_batch(&stamp_sql(
+            &[],
+            &[],
+            "a",
+            When {
+                at: None,
+                duration_ms: 0,
+            },
+        ))
+        .unwrap();
+        let log = read_log(&conn).unwrap();
+        assert_eq!(log.len(), 2, "{log:?}");
+        assert_eq!(log[0].revision, "a");
+        assert_eq!(log[1].direction, "stamp");
     }
 }

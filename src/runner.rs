@@ -411,8 +411,9 @@ fn read_state(
     conn: &dyn Engine,
     migrations: &Migrations,
     opts: &Options,
-) -> Result<BTreeSet<String>> {
-    let rows = migrations.normalize(history::read_applied(conn)?);
+) -> Result<(BTreeSet<String>, history::Bookkeeping)> {
+    let (rows, bookkeeping) = history::read(conn)?;
+    let rows = migrations.normalize(rows);
     if opts.ignore_checksums {
         migrations
             .graph
@@ -420,7 +421,7 @@ fn read_state(
     } else {
         verify_checksums(migrations, &rows)?;
     }
-    Ok(history::applied_ids(&rows))
+    Ok((history::applied_ids(&rows), bookkeeping))
 }
 
 /// The (new, old) table names of a rebuild's copy step, `INSERT INTO
@@ -606,7 +607,7 @@ fn run_single(
     loop {
         let mut steps = Vec::new();
         let outcome = transaction(conn, opts, || {
-            let applied = read_state(conn, migrations, opts)?;
+            let (applied, bookkeeping) = read_state(conn, migrations, opts)?;
             let path = migrations.graph.path(goal, &applied);
             let revs: Vec<&Revision> = path.iter().filter_map(|id| migrations.get(id)).collect();
             if let Some(rev) = revs.iter().find(|r| !script_of(r, direction).transactional) {
@@ -617,7 +618,7 @@ fn run_single(
                 .into());
             }
             if !revs.is_empty() {
-                history::ensure(conn)?;
+                history::ensure_from(conn, &bookkeeping)?;
             }
             let earlier: Vec<Step> = std::mem::take(&mut in_flight)
                 .into_iter()
@@ -681,7 +682,7 @@ fn run_each(
         }
         let mut after = BTreeSet::new();
         let outcome = transaction(conn, opts, || {
-            let mut applied = read_state(conn, migrations, opts)?;
+            let (mut applied, bookkeeping) = read_state(conn, migrations, opts)?;
             if let Some(step) = in_flight.take() {
                 if landed(&step, &applied) {
                     steps.push(step);
@@ -719,7 +720,7 @@ fn run_each(
             if !script_of(rev, direction).transactional {
                 return Ok((Next::Outside(rev), End::Rollback));
             }
-            history::ensure(conn)?;
+            history::ensure_from(conn, &bookkeeping)?;
             let step = run_step(conn, rev, direction, opts)?;
             in_flight = Some(step.clone());
             Ok((Next::Ran(step), End::Commit))
@@ -770,7 +771,7 @@ fn run_outside_transaction(
         opts.rows,
     )?;
     let duration = transaction(conn, opts, || {
-        let applied = read_state(conn, migrations, opts)?;
+        let (applied, bookkeeping) = read_state(conn, migrations, opts)?;
         let already = applied.contains(&rev.id) == (direction == Direction::Upgrade);
         if already {
             return Ok((0, End::Rollback));
@@ -778,7 +779,7 @@ fn run_outside_transaction(
         if may_break {
             check_foreign_keys(conn, &rev.id)?;
         }
-        history::ensure(conn)?;
+        history::ensure_from(conn, &bookkeeping)?;
         let duration_ms = started.elapsed().as_millis() as u64;
         record(conn, rev, direction, duration_ms)?;
         Ok((duration_ms, End::Commit))

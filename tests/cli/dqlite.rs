@@ -202,6 +202,17 @@ fn the_seed_workflow_runs_on_a_cluster_through_a_followers_address() {
     let current = p.run(&["current", "--format", "json"]).ok();
     let json: serde_json::Value = serde_json::from_str(&current.stdout).unwrap();
     assert_eq!(json["database"], url.as_str(), "{}", current.stdout);
+    // DATABASE_URL wins over strata.toml, as for a file.
+    let leader_url = cluster.url(&[leader]);
+    let current = p
+        .run_with(
+            &["current", "--format", "json"],
+            &[("DATABASE_URL", &leader_url)],
+        )
+        .ok();
+    let by_env: serde_json::Value = serde_json::from_str(&current.stdout).unwrap();
+    assert_eq!(by_env["database"], leader_url.as_str());
+    assert_eq!(by_env["current"], json["current"]);
     assert_eq!(
         cluster
             .query("SELECT count(*) FROM pragma_table_info('users')")

@@ -11,7 +11,15 @@ use std::cell::Cell;
 
 use rusqlite::Connection;
 
-pub use crate::dqlite::wire::Value;
+/// A value bound to a statement or read from a row, whatever the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
 
 /// Why a statement failed.
 #[derive(Debug, thiserror::Error)]

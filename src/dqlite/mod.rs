@@ -16,8 +16,8 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::engine::{Engine, EngineError, Row, TransactionState};
-use wire::{request, response, Body, Value};
+use crate::engine::{Engine, EngineError, Row, TransactionState, Value};
+use wire::{request, response, Body};
 
 /// The URL scheme of a cluster.
 pub const SCHEME: &str = "dqlite://";

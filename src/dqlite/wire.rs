@@ -4,6 +4,8 @@
 
 use std::io::{self, Read, Write};
 
+use crate::engine::Value;
+
 /// The protocol version a client announces right after connecting.
 pub const PROTOCOL_VERSION: u64 = 1;
 
@@ -43,16 +45,6 @@ mod kind {
     pub const UNIXTIME: u8 = 9;
     pub const ISO8601: u8 = 10;
     pub const BOOLEAN: u8 = 11;
-}
-
-/// A value bound to a statement or read from a row.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Null,
-    Integer(i64),
-    Real(f64),
-    Text(String),
-    Blob(Vec<u8>),
 }
 
 /// A message body under construction.

@@ -265,11 +265,6 @@ pub fn version(conn: &dyn Engine) -> Result<Option<i64>> {
     Ok(bookkeeping(conn)?.version)
 }
 
-/// Refuses a database whose bookkeeping a newer strata wrote.
-pub fn check_version(conn: &dyn Engine) -> Result<()> {
-    bookkeeping(conn)?.check()
-}
-
 /// Creates or upgrades the bookkeeping tables. Call inside the write
 /// transaction, so they appear only together with a change.
 pub fn ensure(conn: &dyn Engine) -> Result<()> {
